@@ -26,13 +26,31 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+def _looks_like_personnummer(yymmdd: str, last4: str) -> bool:
+    month, day = int(yymmdd[2:4]), int(yymmdd[4:6])
+    # A samordningsnummer adds 60 to the day; other digit runs (HSA ids, organisation numbers) rarely pass this.
+    day_ok = 1 <= day <= 31 or 61 <= day <= 91
+    return 1 <= month <= 12 and day_ok and luhn_ok(yymmdd + last4)
+
+
 def redact(text: str) -> str:
-    """Replace every personnummer-shaped, Luhn-valid digit run in ``text`` with ``[personnummer]``."""
+    """Replace every personnummer-shaped digit run (valid date, valid Luhn digit) with ``[personnummer]``."""
 
     def _sub(m: re.Match[str]) -> str:
-        return "[personnummer]" if luhn_ok(m.group(2) + m.group(3)) else m.group(0)
+        return "[personnummer]" if _looks_like_personnummer(m.group(2), m.group(3)) else m.group(0)
 
     return _PNR.sub(_sub, text)
+
+
+def _redact_value(value: Any) -> Any:
+    """Redact a log field of any type; a non-text value that held a personnummer comes back as redacted text."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, bool | float | type(None)):
+        return value
+    text = str(value) if isinstance(value, int) else json.dumps(value, ensure_ascii=False, default=str)
+    cleaned = redact(text)
+    return value if cleaned == text else cleaned
 
 
 class RedactingFilter(logging.Filter):
@@ -42,8 +60,8 @@ class RedactingFilter(logging.Filter):
         record.msg = redact(str(record.getMessage()))
         record.args = None
         for key, value in list(vars(record).items()):
-            if key not in _STANDARD and isinstance(value, str):
-                setattr(record, key, redact(value))
+            if key not in _STANDARD:
+                setattr(record, key, _redact_value(value))
         return True
 
 
@@ -52,7 +70,8 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
             "event": record.getMessage(),

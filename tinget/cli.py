@@ -11,8 +11,14 @@ import click
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "hub": ("hub.cli:hub", "The town-hall hub: web, ingest worker, database, staff accounts, audit log."),
     "kiosk": ("kiosk.cli:kiosk", "A service-office kiosk: touch UI, sync agent, local database."),
-    "provision": ("provisioning.cli:provision", "IT's tooling: certificate authority, device certificates, broker config."),
-    "demo": ("tinget.demo:demo", "Run the whole system locally: broker, hub, ingest and two kiosks (Ctrl-C stops)."),
+    "provision": (
+        "provisioning.cli:provision",
+        "IT's tooling: certificate authority, device certificates, broker config.",
+    ),
+    "demo": (
+        "tinget.demo:demo",
+        "Run the whole system locally: broker, hub, ingest and two kiosks (Ctrl-C stops).",
+    ),
 }
 
 
