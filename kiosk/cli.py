@@ -1,0 +1,105 @@
+"""`tinget kiosk …`: serve the touch UI, upgrade the kiosk's database, run the sync agent."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+
+from kiosk.settings import KioskSettings, load_kiosk_settings
+from protocol.logs import configure_logging
+
+log = logging.getLogger(__name__)
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Settings file (TOML). Default: $TINGET_KIOSK_CONFIG, else defaults and TINGET_* variables.",
+)
+
+
+def _settings(config_path: Path | None) -> KioskSettings:
+    settings = load_kiosk_settings(config_path)
+    configure_logging(settings.log_level)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin, every start
+    return settings
+
+
+def _upgrade(settings: KioskSettings) -> str:
+    from kiosk.store import make_engine, upgrade
+
+    engine = make_engine(settings.database)
+    try:
+        return upgrade(engine, settings.device_id)
+    finally:
+        engine.dispose()  # before gunicorn forks: no SQLite handle may cross into the worker
+
+
+@click.group()
+def kiosk() -> None:
+    """A service-office kiosk: touch UI, sync agent, local database."""
+
+
+@kiosk.command()
+@config_option
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=None, help="Port on 127.0.0.1 (default: web_port)."
+)
+@click.option("--dev", is_flag=True, help="Flask's development server instead of gunicorn.")
+def serve(config_path: Path | None, port: int | None, dev: bool) -> None:
+    """Serve the touch UI on 127.0.0.1 only.
+
+    There is deliberately no --host option: the kiosk's browser runs on the same machine, and the UI must not
+    be reachable from the office network. The database is upgraded first.
+    """
+    from kiosk.server import LOCAL_HOST, KioskServer
+
+    settings = _settings(config_path)
+    revision = _upgrade(settings)
+    port = port or settings.web_port
+    log.info(
+        "kiosk UI starting",
+        extra={
+            "device_id": settings.device_id,
+            "address": f"{LOCAL_HOST}:{port}",
+            "schema": revision,
+            "dev": dev,
+        },
+    )
+    if dev:
+        from kiosk.app import create_app
+
+        create_app(settings).run(host=LOCAL_HOST, port=port, debug=False, use_reloader=False)
+    else:
+        KioskServer(settings, port).run()
+
+
+@kiosk.group()
+def db() -> None:
+    """The kiosk's own SQLite database."""
+
+
+@db.command("upgrade")
+@config_option
+def db_upgrade(config_path: Path | None) -> None:
+    """Create or upgrade the kiosk database to the newest schema (safe to run again)."""
+    settings = _settings(config_path)
+    revision = _upgrade(settings)
+    click.echo(f"kiosk database {settings.database} is at schema {revision}")
+
+
+@kiosk.command()
+@config_option
+def sync(config_path: Path | None) -> None:
+    """Run the sync agent: announce the kiosk online to the hub's broker and send heartbeats (Ctrl-C stops).
+
+    The outbox and replicated sets arrive with the sync issue; today the agent says it is alive.
+    """
+    from kiosk.presence import run_presence
+
+    settings = _settings(config_path)
+    _upgrade(settings)
+    run_presence(settings)
