@@ -69,14 +69,13 @@ class Supervisor:
         return None
 
     def stop(self) -> None:
-        """SIGTERM every child's process group in reverse start order, then SIGKILL what is left after a grace."""
-        for child in reversed(self.children):
-            self._signal(child, signal.SIGTERM)
+        """Stop the children in reverse start order (the broker last), each with SIGTERM, then SIGKILL if need be."""
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         for child in reversed(self.children):
             assert child.process is not None
+            self._signal(child, signal.SIGTERM)
             try:
-                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                child.process.wait(timeout=max(0.5, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 self._signal(child, signal.SIGKILL)
                 child.process.wait()
