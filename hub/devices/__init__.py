@@ -1,0 +1,1 @@
+"""Kiosks as the hub knows them (enheter): last seen, last heartbeat; and messages that could not be read."""

@@ -1,0 +1,13 @@
+"""Every hub table in one metadata, for Alembic and for the test that compares models with migrations."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+from hub.audit.models import AuditEntryRow
+from hub.db import Base
+from hub.devices.models import DeadLetter, Device
+from hub.staff.models import SigninFailure, StaffRole, StaffUser
+
+MODELS = (AuditEntryRow, DeadLetter, Device, SigninFailure, StaffRole, StaffUser)
+metadata: MetaData = Base.metadata

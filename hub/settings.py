@@ -1,0 +1,79 @@
+"""The hub's settings: one frozen object per process; defaults < TOML < ``TINGET_*`` variables < overrides."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from protocol.settings import ConfigError, ensure_secret, load_settings, read_secret
+
+CONFIG_ENV = "TINGET_HUB_CONFIG"
+
+
+@dataclass(frozen=True, slots=True)
+class HubSettings:
+    """Everything a hub process needs to know at start-up. Secrets are files, never values."""
+
+    database_url: str = "sqlite:///var/hub/hub.db"
+    data_dir: Path = Path("var/hub")
+    secret_key_file: Path | None = None  # default: data_dir / "secret_key"
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+    web_workers: int = 2
+    web_threads: int = 4
+    public_url: str = "http://127.0.0.1:8000"
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = 8883
+    mqtt_ca_file: Path | None = None
+    mqtt_cert_file: Path | None = None
+    mqtt_key_file: Path | None = None
+    log_level: str = "info"
+    signin_max_failures: int = 5
+    signin_lockout_seconds: int = 300
+    demo_mode: bool = False
+
+    def __post_init__(self) -> None:
+        if self.secret_key_file is None:
+            object.__setattr__(self, "secret_key_file", self.data_dir / "secret_key")
+        if self.signin_max_failures < 1:
+            raise ConfigError("signin_max_failures must be at least 1")
+        if self.signin_lockout_seconds < 1:
+            raise ConfigError("signin_lockout_seconds must be at least 1")
+        if not 0 < self.web_port < 65536 or not 0 < self.mqtt_port < 65536:
+            raise ConfigError("web_port and mqtt_port must be between 1 and 65535")
+
+
+def load_hub_settings(path: Path | str | None = None, **overrides: Any) -> HubSettings:
+    """Load the hub's settings; ``path`` defaults to the file named by ``TINGET_HUB_CONFIG`` (or none)."""
+    if path is None and os.environ.get(CONFIG_ENV):
+        path = os.environ[CONFIG_ENV]
+    return load_settings(HubSettings, Path(path) if path is not None else None, overrides=overrides)
+
+
+def replace_settings(settings: HubSettings, **changes: Any) -> HubSettings:
+    """A copy of ``settings`` with some fields changed (tests and the demo use it)."""
+    return dataclasses.replace(settings, **changes)
+
+
+def secret_key(settings: HubSettings) -> bytes:
+    """The hub's master secret. Production refuses to start without its file; the demo creates one."""
+    assert settings.secret_key_file is not None  # filled in by __post_init__
+    if settings.demo_mode:
+        return ensure_secret(settings.secret_key_file, what="hub secret key")
+    if not settings.secret_key_file.exists():
+        raise ConfigError(
+            f"hub secret key file {settings.secret_key_file} does not exist; create it with: "
+            "(umask 077; python3 -c 'import secrets; print(secrets.token_hex(32))' "
+            f"> {settings.secret_key_file})"
+        )
+    return read_secret(settings.secret_key_file, what="hub secret key")
+
+
+def derive_key(master: bytes, purpose: str) -> bytes:
+    """A 32-byte key for one purpose (session cookies, TOTP secrets at rest), so no key serves two ends."""
+    return hmac.new(master, b"tinget hub key: " + purpose.encode(), hashlib.sha256).digest()

@@ -1,0 +1,21 @@
+"""Staff pages under ``/admin/``: sign-in with a second factor, overview, audit log, staff accounts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+
+from hub.web.auth import current_member
+from hub.web.forms import role_labels
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.context_processor
+def _admin_names() -> dict[str, Any]:
+    return {"member": current_member(), "role_names": dict(role_labels())}
+
+
+# The views attach themselves to `bp` when imported.
+from hub.web.admin import audit_log, overview, signin, staff  # noqa: E402, F401

@@ -1,0 +1,15 @@
+"""The open-data API under ``/api/v1/`` (JSON). For now an index of what will be there."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+API_VERSION = 1
+
+
+@bp.get("/")
+def index() -> Response:
+    """What the API offers."""
+    return jsonify({"name": "Tinget", "api_version": API_VERSION, "resources": {}})
