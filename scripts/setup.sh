@@ -63,7 +63,7 @@ for dir in kiosk/translations hub/translations; do
         [ -f "$po" ] || continue
         mo="${po%.po}.mo"
         if [ ! -f "$mo" ] || [ "$po" -nt "$mo" ]; then
-            .venv/bin/pybabel compile -q -i "$po" -o "$mo"
+            .venv/bin/pybabel compile -i "$po" -o "$mo"
         fi
     done
 done
