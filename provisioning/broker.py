@@ -156,6 +156,8 @@ def read_pid_file(pid_file: Path) -> int:
 
 def reload_broker(pid: int) -> None:
     """Ask the Mosquitto process ``pid`` to re-read its configuration and ACL (SIGHUP)."""
+    if pid <= 1:  # 0 and negative ids signal whole process groups, 1 is init: never what a pid file should hold
+        raise PkiError(f"refusing to signal process id {pid}: the pid file does not name a broker process")
     try:
         os.kill(pid, signal.SIGHUP)
     except ProcessLookupError as exc:

@@ -152,3 +152,13 @@ def test_reloading_a_broker_that_is_not_running_says_so(tmp_path: Path) -> None:
     (tmp_path / "pid").write_text("not a pid")
     with pytest.raises(PkiError, match="cannot read a process id"):
         read_pid_file(tmp_path / "pid")
+
+
+@pytest.mark.parametrize("pid", [0, -1, 1])
+def test_a_reload_never_signals_a_process_group_or_init(pid):
+    """A pid file holding 0 (or less, or 1) must not turn `revoke --pid-file` into a signal to our own group."""
+    from provisioning.broker import reload_broker
+    from provisioning.pki import PkiError
+
+    with pytest.raises(PkiError, match="refusing to signal"):
+        reload_broker(pid)
