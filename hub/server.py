@@ -33,6 +33,10 @@ class HubServer(BaseApplication):  # type: ignore[misc]
         }
         for key, value in options.items():
             self.cfg.set(key, value)
+        if "control_socket_disable" in self.cfg.settings:
+            # gunicorn 25+ opens a control socket in ~/.gunicorn by default: a second way in that the hub does not
+            # need, and one path that several gunicorn processes on one machine (the demo) would fight over.
+            self.cfg.set("control_socket_disable", True)
 
     def load(self) -> Flask:
         """Build the app in the worker (the engine must not cross a fork)."""
