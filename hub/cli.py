@@ -25,6 +25,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_BROKEN = 1
 EXIT_CONFIG = 2
 EXIT_DATABASE = 3
+DEVICE_COMMANDS = ("reload", "resync", "restart")  # hub.devices.commands.COMMAND_NAMES, without its imports
 
 config_option = click.option(
     "--config",
@@ -321,3 +322,69 @@ def audit_export(output: Path | None, config_path: Path | None) -> None:
     engine.dispose()
     entries = "post" if count == 1 else "poster"
     click.echo(f"Exporterade {count} {entries}{f' till {output}' if output else ''}.", err=True)
+
+
+from hub.sets import cli as _sets_cli  # noqa: E402, F401 - adds `hub device-api` and `hub sets publish` to `hub`
+
+
+@hub.group()
+def device() -> None:
+    """Devices (enheter): state, lag and alarms; commands to one device."""
+
+
+@device.command("list")
+@config_option
+@plain_errors
+def device_list(config_path: Path | None) -> None:
+    """Every device that has reported in, with its state, outbox and alarms."""
+    settings = _settings(config_path)
+    from hub.db import make_session_factory, unit_of_work, utcnow
+    from hub.devices.status import fleet, limits_from
+
+    engine = _ready_engine(settings)
+    now = utcnow()
+    try:
+        with unit_of_work(make_session_factory(engine), write=False) as session:
+            rows = [
+                (
+                    s.device.device_id,
+                    "ansluten" if s.online else "frånkopplad",
+                    s.device.last_seen.strftime("%Y-%m-%d %H:%M"),
+                    "-" if s.device.outbox_depth is None else str(s.device.outbox_depth),
+                    "-" if s.device.outbox_oldest_age_s is None else f"{s.device.outbox_oldest_age_s} s",
+                    ", ".join(s.alarms) or "-",
+                )
+                for s in fleet(session, now, limits_from(settings))
+            ]
+    finally:
+        engine.dispose()
+    if not rows:
+        click.echo("Ingen enhet har rapporterat till navet ännu.")
+        return
+    header = ("ENHET", "STATUS", "SENAST HÖRD (UTC)", "UTKORG", "ÄLDSTA", "LARM")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+@device.command("command")
+@click.argument("device_id", metavar="DEVICE")
+@click.argument("name", type=click.Choice(DEVICE_COMMANDS))
+@config_option
+@plain_errors
+def device_command(device_id: str, name: str, config_path: Path | None) -> None:
+    """Send reload, resync or restart to DEVICE: stored and audited here, published by the ingest."""
+    settings = _settings(config_path)
+    from hub.db import make_session_factory, unit_of_work
+    from hub.devices.commands import CommandError, create_command
+
+    engine = _ready_engine(settings)
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            command = create_command(session, device_id=device_id, name=name, actor=_cli_actor())
+    except CommandError as exc:
+        _fail(f"cannot send {name!r}: {exc}", EXIT_BROKEN)
+        return
+    finally:
+        engine.dispose()
+    click.echo(f"Kommandot {name} till {device_id} är sparat (id {command.command_id}); ingest skickar det.")

@@ -6,8 +6,19 @@ from sqlalchemy import MetaData
 
 from hub.audit.models import AuditEntryRow
 from hub.db import Base
-from hub.devices.models import DeadLetter, Device
+from hub.devices.models import DeadLetter, Device, DeviceCommand, ReceivedAction
+from hub.sets.models import SetVersionRow
 from hub.staff.models import SigninFailure, StaffRole, StaffUser
 
-MODELS = (AuditEntryRow, DeadLetter, Device, SigninFailure, StaffRole, StaffUser)
+MODELS = (
+    AuditEntryRow,
+    DeadLetter,
+    Device,
+    DeviceCommand,
+    ReceivedAction,
+    SetVersionRow,
+    SigninFailure,
+    StaffRole,
+    StaffUser,
+)
 metadata: MetaData = Base.metadata

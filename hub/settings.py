@@ -6,6 +6,8 @@ import dataclasses
 import hashlib
 import hmac
 import os
+import re
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,10 +34,30 @@ class HubSettings:
     mqtt_ca_file: Path | None = None
     mqtt_cert_file: Path | None = None
     mqtt_key_file: Path | None = None
+    # The device API (hub/device_api, `tinget hub device-api`): HTTPS with required client certificates, where
+    # kiosks fetch the replicated sets. [device_api] cert_file/key_file: the hub's server certificate
+    # (pki/hub/web.pem, web.key); ca_file: the chain device certificates must chain to (pki/ca/chain.pem), also
+    # published in the trust set; revoked_file: provisioning's pki/revoked.json (listed devices get 403).
+    device_api_host: str = "127.0.0.1"
+    device_api_port: int = 8443
+    device_api_cert_file: Path | None = None
+    device_api_key_file: Path | None = None
+    device_api_ca_file: Path | None = None
+    device_api_revoked_file: Path | None = None
+    device_api_workers: int = 1
     log_level: str = "info"
     signin_max_failures: int = 5
     signin_lockout_seconds: int = 300
     demo_mode: bool = False
+    # The ingest worker (hub/ingest): group commits, and the MQTT client id. Every ingest process needs its own
+    # client id (the broker keeps one session per id); the default is hub-ingest-<hostname>.
+    ingest_batch_max: int = 500  # messages recorded in one database transaction at most
+    ingest_batch_wait_ms: int = 20  # how long the loop gathers more messages before it commits
+    ingest_client_id: str | None = None
+    # The devices page (enheter): when a device raises an alarm.
+    device_offline_alarm_minutes: int = 10
+    device_outbox_alarm_depth: int = 1000
+    device_outbox_alarm_age_seconds: int = 3600
 
     def __post_init__(self) -> None:
         if self.secret_key_file is None:
@@ -46,6 +68,25 @@ class HubSettings:
             raise ConfigError("signin_lockout_seconds must be at least 1")
         if not 0 < self.web_port < 65536 or not 0 < self.mqtt_port < 65536:
             raise ConfigError("web_port and mqtt_port must be between 1 and 65535")
+        if not 1 <= self.ingest_batch_max <= 100_000 or not 0 <= self.ingest_batch_wait_ms <= 60_000:
+            raise ConfigError("ingest_batch_max must be 1-100000 and ingest_batch_wait_ms 0-60000")
+        if self.ingest_client_id is not None and not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", self.ingest_client_id):
+            raise ConfigError("ingest_client_id must be 1-64 letters, digits, '.', '_' or '-'")
+        if (
+            min(self.device_offline_alarm_minutes, self.device_outbox_alarm_depth, self.device_outbox_alarm_age_seconds)
+            < 1
+        ):
+            raise ConfigError("the device_*_alarm_* settings must be at least 1")
+
+    def ingest_mqtt_client_id(self) -> str:
+        """The ingest's MQTT client id: ``ingest_client_id``, else ``hub-ingest-<hostname>``."""
+        return self.ingest_client_id or default_ingest_client_id()
+
+
+def default_ingest_client_id() -> str:
+    """``hub-ingest-<hostname>``: stable across restarts, so the broker keeps this worker's session."""
+    host = re.sub(r"[^a-z0-9-]+", "-", socket.gethostname().lower()).strip("-") or "host"
+    return f"hub-ingest-{host}"[:64]
 
 
 def load_hub_settings(path: Path | str | None = None, **overrides: Any) -> HubSettings:

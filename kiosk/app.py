@@ -11,7 +11,17 @@ from flask_wtf.csrf import CSRFProtect
 from kiosk.settings import KioskSettings, load_kiosk_settings
 from kiosk.store import make_engine, make_session_factory
 from kiosk.visit import TEXT_SIZES
-from kiosk.web import EXTENSION_KEY, KioskRuntime, errors, health, preferences, security, start, visit
+from kiosk.web import (
+    EXTENSION_KEY,
+    KioskRuntime,
+    capacity,
+    errors,
+    health,
+    preferences,
+    security,
+    start,
+    visit,
+)
 from protocol.settings import ensure_secret, read_secret
 
 MAX_REQUEST_BYTES = 64 * 1024  # the kiosk's forms are a few buttons; nothing bigger has a reason to arrive
@@ -65,6 +75,7 @@ def create_app(settings: KioskSettings | None = None) -> Flask:
     app.register_blueprint(start.bp)
     app.register_blueprint(preferences.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(capacity.bp)  # the "outbox full" banner and page
     errors.register_error_pages(app)
     security.register_security_headers(app)
     app.context_processor(lambda: _template_context(settings))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import sys
 from pathlib import Path
 
 import click
@@ -45,9 +47,7 @@ def kiosk() -> None:
 
 @kiosk.command()
 @config_option
-@click.option(
-    "--port", type=click.IntRange(1, 65535), default=None, help="Port on 127.0.0.1 (default: web_port)."
-)
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port on 127.0.0.1 (default: web_port).")
 @click.option("--dev", is_flag=True, help="Flask's development server instead of gunicorn.")
 def serve(config_path: Path | None, port: int | None, dev: bool) -> None:
     """Serve the touch UI on 127.0.0.1 only.
@@ -94,12 +94,51 @@ def db_upgrade(config_path: Path | None) -> None:
 @kiosk.command()
 @config_option
 def sync(config_path: Path | None) -> None:
-    """Run the sync agent: announce the kiosk online to the hub's broker and send heartbeats (Ctrl-C stops).
+    """Run the sync agent: send confirmed actions to the hub until it acknowledges them, apply the hub's
+    acks and commands, and send heartbeats (SIGTERM or Ctrl-C stops it cleanly).
 
-    The outbox and replicated sets arrive with the sync issue; today the agent says it is alive.
+    Exits with code 75 when the hub asks for a restart (systemd starts it again).
     """
-    from kiosk.presence import run_presence
+    from kiosk.sync.agent import run_sync
 
     settings = _settings(config_path)
     _upgrade(settings)
-    run_presence(settings)
+    code = run_sync(settings, config_path=config_path)
+    if code:
+        sys.exit(code)
+
+
+@kiosk.command()
+@config_option
+@click.argument("kind")
+@click.option("--body", "body_json", default="{}", show_default=True, help="The action's body, JSON object.")
+def act(config_path: Path | None, kind: str, body_json: str) -> None:
+    """Developer and demo tool: store one confirmed action of KIND in the outbox and print its id.
+
+    The action is written in its own transaction, as the UI would write it; the sync agent then sends it to
+    the hub. Not a way for residents or staff to act: real actions come from the kiosk's UI.
+    """
+    from kiosk import outbox
+    from kiosk.store import make_engine, make_session_factory
+    from protocol.codec import EncodeError
+    from protocol.topics import TopicError
+
+    settings = _settings(config_path)
+    try:
+        body = json.loads(body_json)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--body") from None
+    if not isinstance(body, dict):
+        raise click.BadParameter("must be a JSON object", param_hint="--body")
+    _upgrade(settings)
+    engine = make_engine(settings.database)
+    try:
+        with make_session_factory(engine).begin() as session:
+            row = outbox.enqueue(session, kind, body, capacity=settings.outbox_capacity)
+    except (EncodeError, TopicError, ValueError) as exc:
+        raise click.BadParameter(str(exc)) from None
+    except outbox.OutboxFull as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        engine.dispose()
+    click.echo(row.id)

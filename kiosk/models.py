@@ -56,4 +56,29 @@ class OutboxMessage(Base):
     __table_args__ = (
         # Only undelivered rows are ever scanned in order; the index stays as small as the backlog.
         Index("ix_outbox_pending", "id", sqlite_where=text("delivered_at IS NULL")),
+        # Delivered rows are kept a week for inspection, then pruned oldest first in small batches.
+        Index("ix_outbox_delivered", "delivered_at", sqlite_where=text("delivered_at IS NOT NULL")),
     )
+
+
+class OutboxDepth(Base):
+    """One row: how many outbox messages await the hub's ack, kept by triggers (migration 0002).
+
+    Counting a partial index of 100,000 rows takes milliseconds, and every enqueue and every page's "outbox
+    full" check needs the figure; the triggers keep it exact in the same transaction as the change.
+    """
+
+    __tablename__ = "outbox_depth"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
+    pending: Mapped[int] = mapped_column(Integer)
+
+
+class ExecutedCommand(Base):
+    """A hub command this kiosk has carried out: a resent command with the same id is not run again."""
+
+    __tablename__ = "executed_commands"
+
+    command_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(32))
+    executed_at: Mapped[datetime] = mapped_column(UTCDateTime())

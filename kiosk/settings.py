@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from protocol.messages import MAX_ACTIONS_PER_BATCH
 from protocol.settings import ConfigError, load_settings
 
 CONFIG_ENV = "TINGET_KIOSK_CONFIG"
@@ -38,7 +39,15 @@ class KioskSettings:
     mqtt_ca_file: Path | None = None
     mqtt_cert_file: Path | None = None
     mqtt_key_file: Path | None = None
+    sets_fetch_timeout_seconds: float = 20.0  # per HTTPS fetch of a replicated set (kiosk/replica.py); then retry
     heartbeat_seconds: int = 30
+    # The sync agent (kiosk/sync/). At capacity the UI refuses new actions (nothing is ever dropped) and the
+    # heartbeat shows the depth; 100,000 rows is weeks of a busy office's actions while the hub is away.
+    outbox_capacity: int = 100_000
+    sync_batch_size: int = 100  # actions per ActionBatch, at most protocol.messages.MAX_ACTIONS_PER_BATCH
+    sync_max_inflight: int = 10  # batches published and not yet acked by the hub, at once
+    sync_ack_timeout_seconds: float = 10.0  # a batch not acked within this is sent again ...
+    sync_backoff_max_seconds: float = 60.0  # ... waiting twice as long each time, up to this (with jitter)
     secret_key_file: Path | None = None
     demo_mode: bool = False
     log_level: str = "info"
@@ -69,6 +78,24 @@ class KioskSettings:
             )
         if self.heartbeat_seconds < 1:
             raise ConfigError(f"heartbeat_seconds must be positive, got {self.heartbeat_seconds}")
+        self._check_sync()
+
+    def _check_sync(self) -> None:
+        if self.outbox_capacity < 1:
+            raise ConfigError(f"outbox_capacity must be positive, got {self.outbox_capacity}")
+        if not 1 <= self.sync_batch_size <= MAX_ACTIONS_PER_BATCH:
+            raise ConfigError(
+                f"sync_batch_size must be between 1 and {MAX_ACTIONS_PER_BATCH}, got {self.sync_batch_size}"
+            )
+        if self.sync_max_inflight < 1:
+            raise ConfigError(f"sync_max_inflight must be positive, got {self.sync_max_inflight}")
+        if self.sync_ack_timeout_seconds <= 0:
+            raise ConfigError(f"sync_ack_timeout_seconds must be positive, got {self.sync_ack_timeout_seconds}")
+        if self.sync_backoff_max_seconds < self.sync_ack_timeout_seconds:
+            raise ConfigError(
+                f"sync_backoff_max_seconds ({self.sync_backoff_max_seconds}) must be at least "
+                f"sync_ack_timeout_seconds ({self.sync_ack_timeout_seconds})"
+            )
 
     @property
     def database(self) -> Path:

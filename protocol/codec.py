@@ -109,9 +109,7 @@ def validate(obj: object) -> None:
 def encode(obj: object) -> bytes:
     """The canonical bytes of ``obj``. Tuples encode as arrays (and decode as lists). Raises `EncodeError`."""
     validate(obj)
-    return json.dumps(
-        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode()
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
 def canonical_hash(obj: object) -> str:
@@ -179,7 +177,5 @@ def decode(data: bytes | bytearray | memoryview, *, max_size: int, canonical: bo
         if expected != raw:
             at = next((i for i, (a, b) in enumerate(zip(expected, raw, strict=False)) if a != b), None)
             where = f"first difference at byte {at}" if at is not None else "length differs"
-            raise DecodeError(
-                f"payload is not in canonical form ({where}): keys sorted, no spaces, minimal escapes"
-            )
+            raise DecodeError(f"payload is not in canonical form ({where}): keys sorted, no spaces, minimal escapes")
     return obj

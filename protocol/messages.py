@@ -214,9 +214,7 @@ class Message:
     sent_at: int = field(metadata=_checks(_is_count))
 
     def __post_init__(self) -> None:
-        _check_fields(
-            type(self), {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}, self.KIND
-        )
+        _check_fields(type(self), {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}, self.KIND)
 
     @classmethod
     def create(cls, *, sender: str, **fields: Any) -> Self:
@@ -234,9 +232,7 @@ def register(cls: type[M]) -> type[M]:
     """Class decorator adding a message type to `MESSAGE_TYPES`."""
     names = {f.name for f in dataclasses.fields(cls)}
     if topics.SLUG.fullmatch(cls.KIND) is None or cls.KIND in _REGISTRY or names & {"kind", "schema"}:
-        raise TypeError(
-            f"{cls.__name__}: KIND must be a new slug and no field may be called 'kind' or 'schema'"
-        )
+        raise TypeError(f"{cls.__name__}: KIND must be a new slug and no field may be called 'kind' or 'schema'")
     _REGISTRY[cls.KIND] = cls
     return cls
 
@@ -386,9 +382,7 @@ def _fields_from_json(cls: type, obj: dict[str, Any], path: str) -> dict[str, An
 def from_payload(kind_or_type: type[M], data: bytes, *, max_size: int = MAX_PAYLOAD_SIZE) -> M: ...
 @overload
 def from_payload(kind_or_type: str, data: bytes, *, max_size: int = MAX_PAYLOAD_SIZE) -> Message: ...
-def from_payload(
-    kind_or_type: str | type[Message], data: bytes, *, max_size: int = MAX_PAYLOAD_SIZE
-) -> Message:
+def from_payload(kind_or_type: str | type[Message], data: bytes, *, max_size: int = MAX_PAYLOAD_SIZE) -> Message:
     """Decode and validate a payload that must be a message of the given kind (or type), or `DecodeError`."""
     if isinstance(kind_or_type, str):
         if kind_or_type not in _REGISTRY:
@@ -405,9 +399,7 @@ def from_payload(
     if kind != cls.KIND:
         raise DecodeError(f"{cls.KIND}: field kind is {str(kind)[:80]!r}, expected {cls.KIND!r}")
     if schema != cls.SCHEMA_VERSION or isinstance(schema, bool):
-        raise DecodeError(
-            f"{cls.KIND}: unsupported schema version {str(schema)[:20]} (we read {cls.SCHEMA_VERSION})"
-        )
+        raise DecodeError(f"{cls.KIND}: unsupported schema version {str(schema)[:20]} (we read {cls.SCHEMA_VERSION})")
     return cls(**_fields_from_json(cls, obj, cls.KIND))
 
 

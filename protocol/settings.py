@@ -131,9 +131,7 @@ def load_settings(
         if n not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
     ]
     if missing:
-        raise ConfigError(
-            "missing settings: " + ", ".join(f"{n} (or {ENV_PREFIX}{n.upper()})" for n in missing)
-        )
+        raise ConfigError("missing settings: " + ", ".join(f"{n} (or {ENV_PREFIX}{n.upper()})" for n in missing))
     return cls(**values)
 
 

@@ -46,9 +46,7 @@ class TopicError(ValueError):
 def check_slug(value: str, what: str = "id") -> str:
     """Return ``value`` if it is a valid slug (device id, office id, kind), else raise `TopicError`."""
     if not isinstance(value, str) or SLUG.fullmatch(value) is None:
-        raise TopicError(
-            f"{what} {value!r} is not a slug (1-63 characters of a-z, 0-9 and '-', not starting with '-')"
-        )
+        raise TopicError(f"{what} {value!r} is not a slug (1-63 characters of a-z, 0-9 and '-', not starting with '-')")
     return value
 
 

@@ -85,6 +85,7 @@ class DemoPlan:
     root: Path
     broker_port: int
     hub_port: int
+    device_api_port: int
     kiosk_ports: dict[str, int]
 
     @property
@@ -113,7 +114,8 @@ def plan(root: Path, hub_port: int) -> DemoPlan:
     hub = choose_port(hub_port, taken)
     kiosks = {k.device_id: choose_port(k.preferred_port, taken) for k in KIOSKS}
     broker = choose_port(8883, taken)
-    return DemoPlan(root.resolve(), broker, hub, kiosks)
+    device_api = choose_port(8443, taken)
+    return DemoPlan(root.resolve(), broker, hub, device_api, kiosks)
 
 
 def prepare(p: DemoPlan, echo: Any = click.echo) -> None:
@@ -145,6 +147,11 @@ def prepare(p: DemoPlan, echo: Any = click.echo) -> None:
             **mqtt,
             "mqtt_cert_file": layout.hub_client.cert_file,
             "mqtt_key_file": layout.hub_client.key_file,
+            "device_api_port": p.device_api_port,
+            "device_api_cert_file": layout.hub_web.cert_file,
+            "device_api_key_file": layout.hub_web.key_file,
+            "device_api_ca_file": layout.chain,
+            "device_api_revoked_file": layout.revoked_file,
             "demo_mode": True,
         },
         "Tinget hub, demo",
@@ -158,7 +165,7 @@ def prepare(p: DemoPlan, echo: Any = click.echo) -> None:
                 "office_name": kiosk.place,
                 "data_dir": p.root / "kiosks" / kiosk.device_id,
                 "web_port": p.kiosk_ports[kiosk.device_id],
-                "hub_url": f"http://127.0.0.1:{p.hub_port}",
+                "hub_url": f"https://127.0.0.1:{p.device_api_port}",
                 **mqtt,
                 "mqtt_cert_file": cred.cert_file,
                 "mqtt_key_file": cred.key_file,
@@ -227,6 +234,9 @@ def children(p: DemoPlan) -> list[Child]:
         Child("mosquitto", ["mosquitto", "-c", str(p.root / "broker" / "mosquitto.conf")], p.logs / "mosquitto.log"),
         Child("hub-web", [*cli, "hub", "serve", "--config", str(p.hub_config)], p.logs / "hub-web.log"),
         Child("hub-ingest", [*cli, "hub", "ingest", "--config", str(p.hub_config)], p.logs / "hub-ingest.log"),
+        Child(
+            "hub-device-api", [*cli, "hub", "device-api", "--config", str(p.hub_config)], p.logs / "hub-device-api.log"
+        ),
     ]
     for kiosk in KIOSKS:
         config = str(p.kiosk_config(kiosk.device_id))
@@ -270,6 +280,7 @@ def banner(p: DemoPlan) -> str:
     lines += [f"  Kiosk {k.place + ':':<17} http://127.0.0.1:{p.kiosk_ports[k.device_id]}/" for k in KIOSKS]
     lines += [
         f"  MQTT-broker (TLS):      127.0.0.1:{p.broker_port}",
+        f"  Enhets-API (mTLS):      https://127.0.0.1:{p.device_api_port}/",
         "",
         f"  Demoinloggning:         användare {DEMO_USERNAME}, lösenord {demo_password(p)}",
         "  Engångskod (TOTP):      .venv/bin/tinget demo code",
@@ -300,7 +311,7 @@ def run(p: DemoPlan, *, once: bool = False) -> int:
     signal.signal(signal.SIGTERM, _stop)
     try:
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        waits = {"mosquitto": p.broker_port, "hub-web": p.hub_port}
+        waits = {"mosquitto": p.broker_port, "hub-web": p.hub_port, "hub-device-api": p.device_api_port}
         waits |= {f"kiosk-{k}": port for k, port in p.kiosk_ports.items()}
         for child in children(p):
             click.echo(f"• Startar {child.name}")
@@ -311,6 +322,9 @@ def run(p: DemoPlan, *, once: bool = False) -> int:
                     f"\n{dead.name} kom inte igång. Slutet av {dead.log_path}:\n{_tail(dead.log_path)}", err=True
                 )
                 return 1
+            if child.name == "mosquitto":
+                click.echo("• Publicerar de replikerade mängderna (sets) för kioskerna")
+                _run_cli(["hub", "sets", "publish", "--config", str(p.hub_config)])
             if stopping["signal"] is not None:
                 return 0
         click.echo(banner(p))

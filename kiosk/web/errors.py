@@ -35,9 +35,7 @@ def _unknown_language(_exc: UnknownLanguage) -> tuple[str, int]:
 def _expired_form(exc: CSRFError) -> BaseResponse | tuple[Response | str, int]:
     # The visit ran out (or the page is stale): ending it is harmless, so the idle timer's last step always
     # works; a keepalive learns that the visit is over; any other form shows why it did not go through.
-    log.info(
-        "form refused: CSRF check failed", extra={"endpoint": request.endpoint, "reason": exc.description}
-    )
+    log.info("form refused: CSRF check failed", extra={"endpoint": request.endpoint, "reason": exc.description})
     if request.endpoint == "visit.end":
         end_visit()
         return redirect(url_for("start.index"), 303)
@@ -54,9 +52,7 @@ def _other_http_error(exc: HTTPException) -> tuple[str, int]:
     status = exc.code or 500
     if status == 404:
         return _not_found(exc)
-    return _page(
-        status, _("Something went wrong"), _("Go back to the start and try again, or ask the staff for help.")
-    )
+    return _page(status, _("Something went wrong"), _("Go back to the start and try again, or ask the staff for help."))
 
 
 def _internal_error(_exc: InternalServerError) -> tuple[str, int]:

@@ -37,9 +37,7 @@ def kiosk_settings(tmp_path: Path) -> KioskSettings:
     """Settings for the Änge kiosk with everything under ``tmp_path`` (a fresh SQLite file per test)."""
     from kiosk.settings import load_kiosk_settings
 
-    return load_kiosk_settings(
-        device_id="ange", office_name="Änge", data_dir=tmp_path / "kiosk", demo_mode=True
-    )
+    return load_kiosk_settings(device_id="ange", office_name="Änge", data_dir=tmp_path / "kiosk", demo_mode=True)
 
 
 @pytest.fixture

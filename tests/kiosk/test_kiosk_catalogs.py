@@ -43,9 +43,7 @@ def test_every_string_in_the_code_and_templates_is_in_the_catalog(lang):
 def test_translations_keep_their_placeholders(lang):
     for message in _catalog(lang):
         if message.id:
-            assert re.findall(r"%\(\w+\)s", message.id) == re.findall(r"%\(\w+\)s", message.string), (
-                message.id
-            )
+            assert re.findall(r"%\(\w+\)s", message.id) == re.findall(r"%\(\w+\)s", message.string), message.id
 
 
 def _luminance(hex_colour: str) -> float:

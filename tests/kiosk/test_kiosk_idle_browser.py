@@ -28,9 +28,7 @@ def live_kiosk(kiosk_settings) -> Iterator[str]:
     from kiosk.app import create_app
     from kiosk.store import make_engine, upgrade
 
-    settings = dataclasses.replace(
-        kiosk_settings, idle_seconds=IDLE_SECONDS, idle_warning_seconds=WARNING_SECONDS
-    )
+    settings = dataclasses.replace(kiosk_settings, idle_seconds=IDLE_SECONDS, idle_warning_seconds=WARNING_SECONDS)
     engine = make_engine(settings.database)
     upgrade(engine, settings.device_id)
     engine.dispose()

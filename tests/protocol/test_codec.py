@@ -18,12 +18,7 @@ SETTINGS = settings(max_examples=200, deadline=None)
 LIMIT = 1 << 20
 
 nfc_text = st.text(max_size=20).map(lambda s: unicodedata.normalize("NFC", s))
-scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-MAX_SAFE_INTEGER, max_value=MAX_SAFE_INTEGER)
-    | nfc_text
-)
+scalars = st.none() | st.booleans() | st.integers(min_value=-MAX_SAFE_INTEGER, max_value=MAX_SAFE_INTEGER) | nfc_text
 json_values = st.recursive(
     scalars,
     lambda children: st.lists(children, max_size=5) | st.dictionaries(nfc_text, children, max_size=5),
@@ -79,9 +74,7 @@ def test_decoding_arbitrary_bytes_raises_nothing_but_decode_error(data: bytes) -
 
 @SETTINGS
 @given(json_values, st.data())
-def test_decoding_mutated_valid_payloads_raises_nothing_but_decode_error(
-    value: Any, data: st.DataObject
-) -> None:
+def test_decoding_mutated_valid_payloads_raises_nothing_but_decode_error(value: Any, data: st.DataObject) -> None:
     """SEC-19: a valid payload with bytes flipped, dropped or inserted is decoded or refused, nothing else."""
     payload = bytearray(encode(value))
     for _ in range(data.draw(st.integers(min_value=1, max_value=4))):

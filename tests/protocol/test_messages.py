@@ -73,12 +73,8 @@ STRATEGIES: dict[type[Message], st.SearchStrategy[Any]] = {
         actions=st.lists(actions, min_size=1, max_size=4, unique_by=lambda a: a.msg_id).map(tuple),
         **common,
     ),
-    Ack: st.builds(
-        Ack, batch_id=msg_ids, acked=st.lists(msg_ids, max_size=6, unique=True).map(tuple), **common
-    ),
-    Command: st.builds(
-        Command, command_id=msg_ids, name=st.sampled_from(["reload", "resync", "restart"]), **common
-    ),
+    Ack: st.builds(Ack, batch_id=msg_ids, acked=st.lists(msg_ids, max_size=6, unique=True).map(tuple), **common),
+    Command: st.builds(Command, command_id=msg_ids, name=st.sampled_from(["reload", "resync", "restart"]), **common),
     SetVersion: st.builds(
         SetVersion,
         name=st.sampled_from(sorted(topics.SET_NAMES)),
@@ -146,9 +142,7 @@ def test_arbitrary_bytes_raise_nothing_but_decode_error(kind: str, data: bytes) 
 
 @SETTINGS
 @given(messages, st.data())
-def test_byte_mutated_payloads_are_decoded_or_refused_with_decode_error(
-    msg: Message, data: st.DataObject
-) -> None:
+def test_byte_mutated_payloads_are_decoded_or_refused_with_decode_error(msg: Message, data: st.DataObject) -> None:
     """SEC-19: flipping, dropping or inserting bytes in a valid payload never escapes as another error."""
     payload = bytearray(to_payload(msg))
     for _ in range(data.draw(st.integers(min_value=1, max_value=3))):
@@ -267,9 +261,7 @@ def test_oversize_payloads_are_refused_on_both_sides() -> None:
         (lambda: Ack.create(sender="hub", batch_id=new_message_id(), acked=("x",)), "ack.acked: [0] must be"),
         (lambda: Command.create(sender="hub", command_id=new_message_id(), name="format"), "command.name"),
         (
-            lambda: SetVersion.create(
-                sender="hub", name="polls", version=1, sha256="0" * 64, url="http://h/"
-            ),
+            lambda: SetVersion.create(sender="hub", name="polls", version=1, sha256="0" * 64, url="http://h/"),
             "set-version.url: must be an https:// URL or a path",
         ),
         (

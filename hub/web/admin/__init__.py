@@ -1,4 +1,4 @@
-"""Staff pages under ``/admin/``: sign-in with a second factor, overview, audit log, staff accounts."""
+"""Staff pages under ``/admin/``: sign-in with a second factor, overview, audit log, staff accounts, devices."""
 
 from __future__ import annotations
 
@@ -18,4 +18,4 @@ def _admin_names() -> dict[str, Any]:
 
 
 # The views attach themselves to `bp` when imported.
-from hub.web.admin import audit_log, overview, signin, staff  # noqa: E402, F401
+from hub.web.admin import audit_log, devices, overview, signin, staff  # noqa: E402, F401

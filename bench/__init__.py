@@ -1,0 +1,1 @@
+"""Benchmarks: each prints its figures and the ratio against a baseline it measures in the same run."""

@@ -1,0 +1,35 @@
+"""``tinget hub sets publish`` as a service: build every set, store the changed ones, announce them all."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from hub.db import make_session_factory, unit_of_work
+from hub.sets import announce as announcer
+from hub.sets.content import build_documents, encode_all
+from hub.sets.publication import PublishedSet, announcement, publish
+from hub.sets.trust import read_trust
+from hub.settings import HubSettings
+
+
+def build_bodies(settings: HubSettings) -> dict[str, bytes]:
+    """The canonical bytes every set would have now; `hub.sets.trust.TrustError` if a PKI file is unreadable."""
+    trust = read_trust(settings.device_api_ca_file, settings.device_api_revoked_file)
+    return encode_all(build_documents(trust))
+
+
+def publish_sets(settings: HubSettings, engine: Engine, *, actor: str, announce: bool = True) -> list[PublishedSet]:
+    """(Re)build all sets, store a new version of each changed one (audited), then announce every current one.
+
+    The versions are committed before any notice goes out, so a kiosk is never told of a version the device
+    API cannot serve. `hub.sets.announce.AnnounceError` if the broker does not take the notices; the stored
+    versions stay, and running the command again announces them.
+    """
+    if announce:
+        announcer.credentials(settings)  # a configuration error is found before anything is stored
+    bodies = build_bodies(settings)
+    with unit_of_work(make_session_factory(engine)) as session:
+        published = publish(session, bodies, actor=actor)
+    if announce:
+        announcer.announce(settings, [announcement(item) for item in published])
+    return published
