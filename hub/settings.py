@@ -52,7 +52,7 @@ class HubSettings:
     # The ingest worker (hub/ingest): group commits, and the MQTT client id. Every ingest process needs its own
     # client id (the broker keeps one session per id); the default is hub-ingest-<hostname>.
     ingest_batch_max: int = 500  # messages recorded in one database transaction at most
-    ingest_batch_wait_ms: int = 20  # how long the loop gathers more messages before it commits
+    ingest_batch_wait_ms: int = 0  # extra wait for more messages before a commit; 0: take what has queued up
     ingest_client_id: str | None = None
     # The devices page (enheter): when a device raises an alarm.
     device_offline_alarm_minutes: int = 10

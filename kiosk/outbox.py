@@ -125,14 +125,22 @@ def oldest_pending_at(session: Session) -> datetime | None:
     return session.scalar(stmt)
 
 
-def count_attempt(session: Session, ids: Collection[str]) -> None:
-    """Record that these messages were published once more (for diagnosis; delivery never depends on it)."""
-    for chunk in _chunks(list(ids)):
-        session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(chunk), OutboxMessage.delivered_at.is_(None))
-            .values(attempts=OutboxMessage.attempts + 1)
-        )
+def record_sends(session: Session, sends: Mapping[str, int]) -> None:
+    """Record how often these messages have been published (for diagnosis; delivery never depends on it).
+
+    The sync agent calls this for resent messages only: a first send costs no write, so a resident's next
+    action never waits for the agent's bookkeeping.
+    """
+    by_count: dict[int, list[str]] = {}
+    for message_id, count in sends.items():
+        by_count.setdefault(count, []).append(message_id)
+    for count, ids in by_count.items():
+        for chunk in _chunks(ids):
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(chunk), OutboxMessage.delivered_at.is_(None))
+                .values(attempts=func.max(OutboxMessage.attempts, count))
+            )
 
 
 def mark_delivered(session: Session, ids: Collection[str], when: datetime | None = None) -> int:

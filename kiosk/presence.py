@@ -7,12 +7,12 @@ figures are read in the caller's session, on the agent's main thread.
 from __future__ import annotations
 
 import logging
+import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
-from cryptography import x509
 from sqlalchemy.orm import Session
 
 from kiosk import outbox
@@ -50,11 +50,13 @@ def certificate_expiry_ms(cert_file: Path | None) -> int | None:
     if cert_file is None:
         return None
     try:
-        cert = x509.load_pem_x509_certificate(cert_file.read_bytes())
-    except (OSError, ValueError) as exc:
+        # The standard library's certificate decoder (the one behind SSLSocket.getpeercert), not `cryptography`:
+        # the sync agent runs for weeks on a Raspberry Pi, and that import alone would cost it some 10 MB.
+        info = ssl._ssl._test_decode_cert(str(cert_file))  # type: ignore[attr-defined]
+        return int(ssl.cert_time_to_seconds(info["notAfter"]) * 1000)
+    except (OSError, ValueError, KeyError, ssl.SSLError, AttributeError) as exc:
         log.warning("cannot read the device certificate's expiry", extra={"error": type(exc).__name__})
         return None
-    return int(cert.not_valid_after_utc.timestamp() * 1000)
 
 
 def outbox_figures(session: Session, capacity: int, now: datetime | None = None) -> OutboxFigures:

@@ -9,11 +9,13 @@ back-off) or ``client.reconnect()`` (now, raising on failure), after setting its
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
@@ -53,6 +55,13 @@ def tls_context(ca_file: Path, cert_file: Path, key_file: Path) -> ssl.SSLContex
     return context
 
 
+def _no_delay(_client: paho.Client, _userdata: Any, sock: Any) -> None:
+    """Send small packets at once. paho leaves Nagle's algorithm on, and with the peer's delayed ACKs every
+    publish-and-ack round trip then waits some 40 ms per leg (measured: 90 ms round trips on loopback)."""
+    with contextlib.suppress(OSError, AttributeError):  # not a TCP socket (a unit test's socketpair): no matter
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 def make_client(
     client_id: str,
     *,
@@ -87,6 +96,7 @@ def make_client(
     client.max_inflight_messages_set(MAX_INFLIGHT)
     client.max_queued_messages_set(MAX_QUEUED)
     client.reconnect_delay_set(min_delay=RECONNECT_MIN_DELAY, max_delay=RECONNECT_MAX_DELAY)
+    client.on_socket_open = _no_delay
     if will is not None:
         client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
     properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]

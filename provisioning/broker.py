@@ -95,6 +95,8 @@ def render_config(layout: PkiLayout, acl: Path, persistence_dir: Path, settings:
         # Mosquitto wants the trailing slash on a directory here.
         f"persistence_location {persistence_dir.resolve()}/",
         "autosave_interval 60",
+        "# Small messages must not wait for Nagle's algorithm (with delayed ACKs, some 40 ms per round trip).",
+        "set_tcp_nodelay true",
         "# Per client, above the in-flight window; the default (1000) drops a long-offline queue silently.",
         f"max_queued_messages {settings.max_queued_messages}",
         f"log_dest {log_dest}",

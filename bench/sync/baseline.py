@@ -68,11 +68,14 @@ def run_ceiling(
     messages: int,
     batch_size: int,
     window: int,
+    echo_id: str = "bench-hub-echo",
 ) -> float:
     """Messages per second through publish → reply, ``window`` batches in flight; the echo hub does no I/O."""
 
     def hub_on_message(client: Any, _u: Any, message: Any) -> None:
-        _dev, _kind = topics.parse_device_up(message.topic)
+        _dev, kind = topics.parse_device_up(message.topic)
+        if kind != topics.ACTIONS:
+            return
         batch = from_payload(ActionBatch, message.payload)
         ack = Ack(
             msg_id=new_message_id(),
@@ -94,8 +97,8 @@ def run_ceiling(
         if counted[0] >= messages:
             done.set()
 
-    echo = connected("bench-hub-echo", hub, host, port, hub_on_message)
-    echo.subscribe(topics.ingest_subscription(), qos=1)
+    echo = connected(echo_id, hub, host, port, hub_on_message)
+    echo.subscribe(topics.device_up(device, topics.ACTIONS), qos=1)  # its own echo: no shared-group hand-offs
     kiosk = connected(device, device_ident, host, port, kiosk_on_message)
     kiosk.subscribe(topics.device_down(device, topics.ACK), qos=1)
     time.sleep(0.3)  # let both subscriptions settle before the clock starts

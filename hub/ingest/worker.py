@@ -75,7 +75,7 @@ class Ingest:
         engine: Engine,
         *,
         batch_max: int = 500,
-        batch_wait_ms: int = 20,
+        batch_wait_ms: int = 0,
         handlers: Handlers | None = None,
         outlet: Outlet | None = None,
     ) -> None:

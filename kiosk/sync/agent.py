@@ -36,6 +36,7 @@ from kiosk.sync.commands import execute_once
 from kiosk.sync.inbox import decode_down
 from kiosk.sync.inflight import Backoff, InFlight
 from kiosk.sync.link import BrokerLink, Connected, Disconnected, Event, Received
+from kiosk.sync.watch import CommitWatch
 from protocol import topics
 from protocol.codec import DecodeError
 from protocol.messages import Ack, Command, Message, SetVersion, to_payload
@@ -44,7 +45,8 @@ from protocol.settings import ConfigError
 log = logging.getLogger(__name__)
 
 # Tuning, with the reason for each value. Tests may patch these.
-POLL_SECONDS = 0.5  # the UI writes the outbox from another process; look for new rows this often when idle
+WATCH_SECONDS = 0.01  # how often the loop looks for commits by the UI process (cheap: PRAGMA data_version)
+POLL_SECONDS = 0.5  # and queries the outbox at least this often anyway, should a commit go unnoticed
 PRUNE_INTERVAL_SECONDS = 600.0
 PRUNE_BATCH = 500  # rows per delete transaction: short, so the UI never waits long for the write lock
 PRUNE_ROUNDS = 20  # at most this many batches per interval
@@ -66,6 +68,9 @@ class SyncAgent:
         self.link = BrokerLink(settings)
         self.engine = make_engine(settings.database)
         self.sessions = make_session_factory(self.engine)
+        self.watch = CommitWatch(settings.database)
+        self._backlog = True  # query the outbox on the first turn
+        self._next_poll = 0.0
         backoff = Backoff(settings.sync_ack_timeout_seconds, settings.sync_backoff_max_seconds)
         self.inflight = InFlight(settings.sync_max_inflight, backoff)
         self.offset = ClockOffset()
@@ -94,20 +99,26 @@ class SyncAgent:
                     stop.wait(ERROR_PAUSE_SECONDS)
         finally:
             self.link.close()
+            self.watch.close()
             self.engine.dispose()
             log.info("sync agent stopped", extra={"device_id": self.settings.device_id})
         return self.exit_code or 0
 
     def turn(self, wait: float) -> None:
         """One turn: events (waiting up to ``wait`` s for the first), timeouts, drain, heartbeat, prune."""
-        self._handle(self.link.take(wait))
+        events = self.link.take(wait)
+        self._handle(events)
         if self.exit_code is not None:
             return
         late = self.inflight.expire()
         if late:
             log.info("no ack in time; sending again", extra={"batches": len(late)})
-        self.drain()
         now = time.monotonic()
+        # Query the outbox only when something may have changed: a commit (new actions), an event (an ack frees
+        # room, a reconnect makes everything due), a timeout, rows left over from the last drain, or the poll.
+        if events or late or self._backlog or now >= self._next_poll or self.watch.changed():
+            self._backlog = self.drain() > 0
+            self._next_poll = now + POLL_SECONDS
         if now >= self._next_heartbeat:
             self._next_heartbeat = now + self.settings.heartbeat_seconds
             self.send_heartbeat()
@@ -120,7 +131,7 @@ class SyncAgent:
 
     def _wait(self) -> float:
         now = time.monotonic()
-        due = [now + POLL_SECONDS, self._next_heartbeat, self._next_prune]
+        due = [now + WATCH_SECONDS, self._next_heartbeat, self._next_prune]
         due.extend(when for _notice, when, _attempt in self._set_retries.values())
         deadline = self.inflight.next_deadline()
         if deadline is not None:
@@ -231,9 +242,10 @@ class SyncAgent:
                 break  # not connected any more, or paho's queue is full: the rows stay due
             self.inflight.sent(packed.batch.msg_id, packed.action_ids, packed.batch.sent_at)
             sent.extend(packed.action_ids)
-        if sent:
+        resent = {i: n for i in sent if (n := self.inflight.attempts(i)) > 1}
+        if resent:
             with self.sessions.begin() as session:
-                outbox.count_attempt(session, sent)
+                outbox.record_sends(session, resent)
         return len(sent)
 
     def prune(self) -> int:
