@@ -94,3 +94,4 @@ def configure_logging(level: str = "info", *, stream: Any = None) -> None:
     root.addHandler(handler)
     root.setLevel(level.upper())
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # "Context impl SQLiteImpl." on every command

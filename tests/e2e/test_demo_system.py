@@ -42,7 +42,8 @@ def test_the_kiosk_start_screen_speaks_swedish_and_switches_to_english(demo, req
 
 
 def test_a_staff_member_signs_in_with_password_and_one_time_code_and_reads_the_audit_log(demo, request):
-    """SEC-18 and SEC-16 as a person meets them: two steps to sign in, then the audit log with the sign-in in it."""
+    """SEC-18 and SEC-16 as a person meets them: two steps to sign in, then the audit log with the sign-in in it,
+    then the devices page with both kiosks online (SEC-11's fleet view)."""
     shots = screenshot_dir(request.node.name)
     with chromium_browser() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -64,6 +65,16 @@ def test_a_staff_member_signs_in_with_password_and_one_time_code_and_reads_the_a
         assert "signin" in body
         assert demo.password not in page.content()
         page.screenshot(path=str(shots / "4-granskningslogg.png"), full_page=True)
+
+        # IT's view of the fleet: both demo kiosks report to the hub over TLS with their own certificates.
+        page.get_by_role("link", name="Enheter").first.click()
+        page.wait_for_load_state()
+        for device in ("ange", "follinge"):
+            row = page.locator(f"#device-{device}")
+            row.wait_for()
+            assert "Ansluten" in row.inner_text(), row.inner_text()
+        assert page.locator("svg.chart").is_visible()
+        page.screenshot(path=str(shots / "5-enheter.png"), full_page=True)
 
 
 def test_the_hub_reports_its_database_and_the_demo_broker_as_healthy(demo):
