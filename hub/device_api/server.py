@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from gunicorn.app.base import BaseApplication
 
+from hub.server import GunicornServer
 from hub.settings import HubSettings
 from protocol.settings import ConfigError
 
@@ -47,42 +47,27 @@ def _harden(_config: Any, default_ssl_context_factory: Any) -> ssl.SSLContext:
     return context
 
 
-class DeviceApiServer(BaseApplication):  # type: ignore[misc]
-    """gunicorn with gthread workers; each worker builds its own app (and database engine) after the fork."""
+class DeviceApiServer(GunicornServer):
+    """The device API: TLS with required client certificates, where kiosks fetch replicated sets."""
 
     def __init__(self, settings: HubSettings) -> None:
-        self.settings = settings
         self.cert_file, self.key_file, self.ca_file = tls_files(settings)
-        super().__init__()
+        super().__init__(settings)
 
-    def load_config(self) -> None:
-        """Settings gunicorn would otherwise read from its command line."""
-        options: dict[str, Any] = {
+    def options(self) -> dict[str, Any]:
+        return {
             "bind": f"{self.settings.device_api_host}:{self.settings.device_api_port}",
             "workers": self.settings.device_api_workers,
-            "worker_class": "gthread",
             "threads": 4,
             "certfile": str(self.cert_file),
             "keyfile": str(self.key_file),
             "ca_certs": str(self.ca_file),
             "cert_reqs": ssl.CERT_REQUIRED,
             "ssl_context": _harden,
-            "accesslog": None,  # the app logs what it served, with the device id
-            "errorlog": "-",
-            "loglevel": self.settings.log_level,
-            "timeout": 30,
-            "graceful_timeout": 10,
             "proc_name": "tinget-hub-device-api",
         }
-        for key, value in options.items():
-            self.cfg.set(key, value)
-        if "control_socket_disable" in self.cfg.settings:
-            # gunicorn 25+ opens a control socket in ~/.gunicorn by default: a way in we do not need, and one
-            # path that the hub web and this process would fight over (as hub/server.py explains).
-            self.cfg.set("control_socket_disable", True)
 
-    def load(self) -> Flask:
-        """Build the app in the worker (the engine must not cross a fork)."""
+    def make_app(self) -> Flask:
         from hub.device_api.app import create_app
 
         return create_app(self.settings)
