@@ -40,6 +40,23 @@ def _upgrade(settings: KioskSettings) -> str:
         engine.dispose()  # before gunicorn forks: no SQLite handle may cross into the worker
 
 
+def _upgrade_in_child(config_path: Path | None) -> None:
+    """Migrate the database in a short-lived child process.
+
+    Alembic (with Mako and Pygments) would otherwise stay in the memory of the long-running sync agent for its
+    whole life: some 20 MB on a Raspberry Pi, for something done once at start.
+    """
+    import subprocess
+
+    args = [sys.executable, "-m", "tinget.cli", "kiosk", "db", "upgrade"]
+    if config_path is not None:
+        args += ["--config", str(config_path)]
+    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        click.echo((done.stderr or done.stdout).strip(), err=True)
+        sys.exit(done.returncode)
+
+
 @click.group()
 def kiosk() -> None:
     """A service-office kiosk: touch UI, sync agent, local database."""
@@ -102,7 +119,7 @@ def sync(config_path: Path | None) -> None:
     from kiosk.sync.agent import run_sync
 
     settings = _settings(config_path)
-    _upgrade(settings)
+    _upgrade_in_child(config_path)
     code = run_sync(settings, config_path=config_path)
     if code:
         sys.exit(code)
