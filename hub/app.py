@@ -56,4 +56,11 @@ def create_app(settings: HubSettings | None = None) -> Flask:
     errors.install(app)
     for blueprint in (public.bp, admin_bp, api.bp, health.bp):
         app.register_blueprint(blueprint)
+    if settings.proxy_trusted_hops:
+        # Behind nginx every request would otherwise come from 127.0.0.1: one shared sign-in throttle for all
+        # staff and useless addresses in the audit log. Only as many hops as IT configured are believed.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = settings.proxy_trusted_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     return app

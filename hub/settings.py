@@ -49,6 +49,8 @@ class HubSettings:
     signin_max_failures: int = 5
     signin_lockout_seconds: int = 300
     demo_mode: bool = False
+    # Reverse proxies (nginx) in front of the hub web whose X-Forwarded-For/-Proto/-Host headers are trusted; 0: none.
+    proxy_trusted_hops: int = 0
     # The ingest worker (hub/ingest): group commits, and the MQTT client id. Every ingest process needs its own
     # client id (the broker keeps one session per id); the default is hub-ingest-<hostname>.
     ingest_batch_max: int = 500  # messages recorded in one database transaction at most

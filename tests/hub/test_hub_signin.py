@@ -229,3 +229,36 @@ def test_no_password_or_code_reaches_the_audit_log_or_the_logs(
     for secret_text in (PASSWORD, "ett annat lösenord", typo, code, secret):
         assert secret_text not in stored
         assert secret_text not in logged
+
+
+def test_a_replaced_hub_secret_key_gives_a_clear_message_at_the_code_step(app: Flask, client: FlaskClient) -> None:
+    """A lost or replaced secret key file means no stored second factor opens: the page says so and what to do,
+    instead of an error page with nothing to go on."""
+    import dataclasses
+
+    from tests.hub.helpers import hub_of
+
+    secret = add_member(app, "anna")
+    ctx = hub_of(app)
+    app.extensions[next(k for k, v in app.extensions.items() if v is ctx)] = dataclasses.replace(
+        ctx, totp_key=bytes(32)
+    )
+    response = sign_in(client, "anna", secret)
+    text = response.data.decode()
+    assert response.status_code == 500
+    assert "hubbens hemliga nyckel har bytts" in text and "Kontakta IT" in text
+    assert "Traceback" not in text
+    assert client.get("/admin/").status_code == 302  # still signed out
+
+
+def test_behind_a_trusted_proxy_the_audit_log_records_each_staff_members_own_address(app: Flask) -> None:
+    """With proxy_trusted_hops = 1 the sign-in is recorded with the address nginx saw, not 127.0.0.1."""
+    from hub.settings import replace_settings
+    from tests.hub.helpers import hub_of
+
+    proxied = create_app(replace_settings(hub_of(app).settings, proxy_trusted_hops=1))
+    client = proxied.test_client()
+    secret = add_member(proxied, "anna")
+    client.environ_base["HTTP_X_FORWARDED_FOR"] = "192.0.2.40"
+    assert sign_in(client, "anna", secret).status_code == 302
+    assert "192.0.2.40" in audit_rows(proxied)[-1].details

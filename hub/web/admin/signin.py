@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 
 from flask import flash, redirect, render_template, url_for
@@ -10,10 +11,13 @@ from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from hub.staff import accounts
+from hub.staff.totp import SealError
 from hub.web import auth
 from hub.web.admin import bp
 from hub.web.context import hub_context, work
 from hub.web.forms import CodeForm, ConfirmForm, SigninForm
+
+log = logging.getLogger(__name__)
 
 
 def _locked_message(seconds: int) -> str:
@@ -63,15 +67,25 @@ def signin_code() -> str | Response | tuple[str, int]:
     form = CodeForm()
     if form.validate_on_submit():
         ctx = hub_context()
-        with work() as db:
-            outcome = accounts.check_code(
-                db,
-                user_id=staff_id,
-                code=form.code.data or "",
-                address=auth.client_address(),
-                policy=ctx.policy,
-                totp_key=ctx.totp_key,
+        try:
+            with work() as db:
+                outcome = accounts.check_code(
+                    db,
+                    user_id=staff_id,
+                    code=form.code.data or "",
+                    address=auth.client_address(),
+                    policy=ctx.policy,
+                    totp_key=ctx.totp_key,
+                )
+        except SealError:
+            # The hub's secret key file was replaced or lost: no stored second factor opens any more.
+            log.error("a TOTP secret does not open with this hub's secret key; see docs/operations.md")
+            auth.sign_out()
+            message = _(
+                "Two-step verification cannot be checked: the hub's secret key has changed. "
+                "Contact IT; your authenticator must be set up again."
             )
+            return render_template("admin/code.html", form=form, error=message), 500
         if outcome.ok:
             assert outcome.member is not None
             auth.complete_signin(outcome.member)
