@@ -23,6 +23,7 @@ HARDENING = {
 }
 COMMANDS = {
     "tinget-hub-web.service": "hub serve",
+    "tinget-hub-device-api.service": "hub device-api",
     "tinget-hub-ingest.service": "hub ingest",
     "tinget-kiosk-ui.service": "kiosk serve",
     "tinget-kiosk-sync.service": "kiosk sync",
@@ -51,8 +52,9 @@ def _values(unit: Path, key: str) -> list[str]:
     return [value for name, value in _parse(unit).get("Service", []) if name == key]
 
 
-def test_all_five_units_are_there() -> None:
+def test_all_six_units_are_there() -> None:
     assert [unit.name for unit in UNITS] == [
+        "tinget-hub-device-api.service",
         "tinget-hub-ingest.service",
         "tinget-hub-web.service",
         "tinget-kiosk-sync.service",
