@@ -116,11 +116,20 @@ def sync(config_path: Path | None) -> None:
 
     Exits with code 75 when the hub asks for a restart (systemd starts it again).
     """
+    import signal
+    import threading
+
     from kiosk.sync.agent import run_sync
 
     settings = _settings(config_path)
+    # Stop cleanly on SIGTERM/SIGINT from the very start, also while the migration child runs.
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda _signum, _frame: stop.set())
     _upgrade_in_child(config_path)
-    code = run_sync(settings, config_path=config_path)
+    if stop.is_set():
+        return
+    code = run_sync(settings, config_path=config_path, stop=stop)
     if code:
         sys.exit(code)
 

@@ -33,7 +33,7 @@ class KioskSettings:
     default_language: str = "sv"
     languages: tuple[str, ...] = ("sv", "en")
     timezone: str = "Europe/Stockholm"
-    hub_url: str = "https://127.0.0.1:8000"
+    hub_url: str = "https://127.0.0.1:8443"  # the hub's device API (tinget hub device-api)
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = 8883
     mqtt_ca_file: Path | None = None

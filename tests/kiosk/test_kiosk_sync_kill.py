@@ -98,6 +98,10 @@ def test_a_sync_agent_killed_mid_stream_loses_nothing(config_file, tmp_path, mos
             time.sleep(0.1)
         assert set(hub.seen) == set(confirmed)  # nothing unconfirmed appears
         assert [s.state for s in hub.states].count("offline") >= 2  # the broker sent the last will each time
+        # The outbox may have drained before the last agent even started: let it come up before stopping it.
+        hub.wait_until(
+            lambda h: [s.state for s in h.states].count("online") >= len(agents), timeout=20, what="the agent online"
+        )
         agents[-1].send_signal(signal.SIGTERM)
         assert agents[-1].wait(10) == 0
     finally:
