@@ -13,17 +13,15 @@ import sys
 import time
 from typing import Any
 
+from protocol.identity import luhn_check_digit
+
 _PNR = re.compile(r"(?<!\d)(\d{2})?(\d{6})[-+]?(\d{4})(?!\d)")
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
 def luhn_ok(digits: str) -> bool:
     """The Luhn check used by Swedish personnummer (over the 10-digit form)."""
-    total = 0
-    for i, ch in enumerate(digits):
-        d = int(ch) * (2 if i % 2 == 0 else 1)
-        total += d - 9 if d > 9 else d
-    return total % 10 == 0
+    return len(digits) == 10 and luhn_check_digit(digits[:9]) == int(digits[9])
 
 
 def _looks_like_personnummer(yymmdd: str, last4: str) -> bool:

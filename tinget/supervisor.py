@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,10 +21,18 @@ PR_SET_PDEATHSIG = 1
 STOP_GRACE_SECONDS = 10.0  # gunicorn's graceful timeout is longer; the demo has no long requests to finish
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    libc_name = ctypes.util.find_library("c")
-    if libc_name:
-        ctypes.CDLL(libc_name, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+def die_with_parent(sig: signal.Signals = signal.SIGTERM) -> Callable[[], None]:
+    """A ``preexec_fn`` that has the kernel send ``sig`` to the child when its parent dies (PR_SET_PDEATHSIG)."""
+
+    def preexec() -> None:  # runs in the child between fork and exec
+        libc_name = ctypes.util.find_library("c")
+        if libc_name:
+            ctypes.CDLL(libc_name, use_errno=True).prctl(PR_SET_PDEATHSIG, sig)
+
+    return preexec
+
+
+_die_with_parent = die_with_parent(signal.SIGTERM)
 
 
 @dataclass

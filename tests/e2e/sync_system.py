@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
-import ctypes.util
 import json
 import os
 import signal
@@ -37,6 +35,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
+
+from tinget.supervisor import die_with_parent
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -58,10 +58,7 @@ KIOSK_SETTINGS: dict[str, Any] = {  # tight, so that a test sees many timeouts a
 }
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    libc_name = ctypes.util.find_library("c")
-    if libc_name:
-        ctypes.CDLL(libc_name, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+_die_with_parent = die_with_parent(signal.SIGKILL)  # nothing a test starts may outlive a killed run
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: Callable[[], str] | str) -> Any:

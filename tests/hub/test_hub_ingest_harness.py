@@ -14,8 +14,6 @@ Import from here (``from tests.hub.test_hub_ingest_harness import …``):
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import secrets
 import signal
@@ -33,15 +31,13 @@ from hub.ingest.worker import run_worker
 from hub.settings import HubSettings, load_hub_settings
 from protocol import messages, topics
 from tests.hub.helpers import write_config, write_secret
+from tinget.supervisor import die_with_parent
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNNING: list[IngestProcess] = []  # every started process, so that `kill_all` can end them after a test
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    libc_name = ctypes.util.find_library("c")
-    if libc_name:
-        ctypes.CDLL(libc_name, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+_die_with_parent = die_with_parent(signal.SIGKILL)  # nothing a test starts may outlive a killed run
 
 
 def kill_all() -> None:

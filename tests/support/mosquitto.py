@@ -7,8 +7,6 @@ port picked by binding port 0, in its own process group, and is told to die with
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import pwd
 import signal
@@ -20,11 +18,11 @@ from pathlib import Path
 
 from provisioning.broker import BrokerFiles, BrokerSettings, write_acl, write_broker_config
 from provisioning.pki import Credential, PkiLayout
+from tinget.supervisor import die_with_parent
 
 MOSQUITTO = Path("/usr/sbin/mosquitto")
 START_TIMEOUT = 5.0  # seconds until the TLS port must accept connections
 STOP_TIMEOUT = 5.0
-PR_SET_PDEATHSIG = 1
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -34,10 +32,7 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    libc_name = ctypes.util.find_library("c")
-    if libc_name:
-        ctypes.CDLL(libc_name, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+_die_with_parent = die_with_parent(signal.SIGKILL)  # nothing a test starts may outlive a killed run
 
 
 def _port_accepts(host: str, port: int) -> bool:
