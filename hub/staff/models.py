@@ -18,6 +18,9 @@ class StaffUser(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
+    # The id on the member's employee e-ID card (HSA-id style, e.g. SE2321000255-abc123): the key of the staff
+    # list kiosks receive (hub/sets), so that the card signs the member in with these roles. None: no card.
+    employee_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     totp_secret_sealed: Mapped[str] = mapped_column(String(255))
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
