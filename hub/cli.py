@@ -218,6 +218,40 @@ def user_add(
     click.echo(f"otpauth-adress: {created.provisioning_uri}")
 
 
+@user.command("card")
+@click.argument("username")
+@click.argument("employee_id", required=False)
+@click.option("--remove", is_flag=True, help="Take the card away: the member can no longer sign in at kiosks.")
+@config_option
+@plain_errors
+def user_card(username: str, employee_id: str | None, remove: bool, config_path: Path | None) -> None:
+    """Set the employee id (HSA-id style) on USERNAME's e-ID card, so the card signs in at kiosks.
+
+    Kiosks learn of it with the next `tinget hub sets publish`.
+    """
+    if remove == (employee_id is not None):
+        raise click.UsageError("give either EMPLOYEE_ID or --remove")
+    settings = _settings(config_path)
+    from hub.db import make_session_factory, unit_of_work
+    from hub.staff.accounts import StaffError
+    from hub.staff.cards import set_employee_id
+
+    engine = _ready_engine(settings)
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            member = set_employee_id(session, username=username, employee_id=employee_id, actor=_cli_actor())
+    except StaffError as exc:
+        _fail(f"cannot change {username!r}: {exc}", EXIT_BROKEN)
+        return
+    finally:
+        engine.dispose()
+    if member.employee_id:
+        click.echo(f"{member.username} har nu tjänstekortet {member.employee_id}.")
+    else:
+        click.echo(f"{member.username} har inget tjänstekort längre.")
+    click.echo("Kioskerna får ändringen vid nästa `tinget hub sets publish`.")
+
+
 @user.command("code")
 @click.argument("username")
 @config_option

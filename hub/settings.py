@@ -45,6 +45,12 @@ class HubSettings:
     device_api_ca_file: Path | None = None
     device_api_revoked_file: Path | None = None
     device_api_workers: int = 1
+    # e-ID cards at the kiosks (the trust set): the CA certificates of every accepted e-ID issuer (one PEM file,
+    # roots and intermediates) and a folder of their current revocation lists (PEM or DER, *.crl / *.pem), kept
+    # fresh by a timer (docs/eid.md). Both unset: the kiosks accept no card.
+    eid_ca_file: Path | None = None
+    eid_crl_dir: Path | None = None
+    eid_crl_urls: tuple[str, ...] = ()  # where `tinget hub sets refresh-crls` fetches the lists into eid_crl_dir
     log_level: str = "info"
     signin_max_failures: int = 5
     signin_lockout_seconds: int = 300

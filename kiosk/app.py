@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask, session
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import Engine
 
+from kiosk.card.reader import ReaderPort
+from kiosk.eid.service import CardService
+from kiosk.eid.store import EidStore
+from kiosk.eid.validation import ValidationPolicy
 from kiosk.settings import KioskSettings, load_kiosk_settings
 from kiosk.store import make_engine, make_session_factory
 from kiosk.visit import TEXT_SIZES
@@ -19,9 +25,11 @@ from kiosk.web import (
     health,
     preferences,
     security,
+    signin,
     start,
     visit,
 )
+from kiosk.web.demo_cards import register_demo_cards
 from protocol.settings import ensure_secret, read_secret
 
 MAX_REQUEST_BYTES = 64 * 1024  # the kiosk's forms are a few buttons; nothing bigger has a reason to arrive
@@ -45,11 +53,37 @@ def _template_context(settings: KioskSettings) -> dict[str, object]:
     }
 
 
-def create_app(settings: KioskSettings | None = None) -> Flask:
+def _pcsc_reader(settings: KioskSettings) -> Callable[[], ReaderPort]:
+    def make() -> ReaderPort:
+        from kiosk.card.pcsc import PcscReader  # pyscard loads libpcsclite: only when the service starts
+
+        return PcscReader(settings.card_reader)
+
+    return make
+
+
+def card_service_for(
+    settings: KioskSettings, engine: Engine, reader: Callable[[], ReaderPort] | None = None
+) -> CardService:
+    """The card service for this kiosk, on ``reader`` (default: the PC/SC reader the settings name), not started."""
+    store = EidStore(engine, device_ca_file=settings.mqtt_ca_file, outbox_capacity=settings.outbox_capacity)
+    return CardService(
+        reader or _pcsc_reader(settings),
+        device_id=settings.device_id,
+        trust=store.trust,
+        clock_floor=store.clock_floor,
+        advance_clock_floor=store.advance_clock_floor,
+        record=store.record,
+        policy=ValidationPolicy(crl_grace=timedelta(hours=settings.eid_crl_grace_hours)),
+    )
+
+
+def create_app(settings: KioskSettings | None = None, card_service: CardService | None = None) -> Flask:
     """Build the kiosk UI for ``settings`` (default: `load_kiosk_settings()`).
 
     Does not touch the database file: `kiosk.store.upgrade` prepares it (``tinget kiosk db upgrade``, and
-    ``serve`` on start).
+    ``serve`` on start). The card service (default: on the PC/SC reader) is not started here: the server
+    starts it in the worker (`kiosk.server`), tests start theirs.
     """
     settings = settings or load_kiosk_settings()
     app = Flask(__name__)
@@ -66,7 +100,8 @@ def create_app(settings: KioskSettings | None = None) -> Flask:
         BABEL_DEFAULT_TIMEZONE=settings.timezone,
     )
     engine = make_engine(settings.database)
-    app.extensions[EXTENSION_KEY] = KioskRuntime(settings, engine, make_session_factory(engine))
+    card_service = card_service or card_service_for(settings, engine)
+    app.extensions[EXTENSION_KEY] = KioskRuntime(settings, engine, make_session_factory(engine), card_service)
 
     # The visit's idle check must run before the CSRF check: a stale page must not be able to act.
     app.register_blueprint(visit.bp)
@@ -76,6 +111,9 @@ def create_app(settings: KioskSettings | None = None) -> Flask:
     app.register_blueprint(preferences.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(capacity.bp)  # the "outbox full" banner and page
+    app.register_blueprint(signin.bp)
+    register_demo_cards(app, settings)
+    app.add_template_filter(signin.role_name, "role_name")
     errors.register_error_pages(app)
     security.register_security_headers(app)
     app.context_processor(lambda: _template_context(settings))

@@ -88,8 +88,12 @@ def serve(config_path: Path | None, port: int | None, dev: bool) -> None:
     )
     if dev:
         from kiosk.app import create_app
+        from kiosk.web import runtime
 
-        create_app(settings).run(host=LOCAL_HOST, port=port, debug=False, use_reloader=False)
+        app = create_app(settings)
+        with app.app_context():
+            runtime().card_service.start()
+        app.run(host=LOCAL_HOST, port=port, debug=False, use_reloader=False, threaded=True)
     else:
         KioskServer(settings, port).run()
 

@@ -14,8 +14,9 @@ from gunicorn.app.base import BaseApplication
 from kiosk.settings import KioskSettings
 
 LOCAL_HOST = "127.0.0.1"
-# The browser opens a few requests at once (page, CSS, JS, keepalive); one worker keeps one engine.
-THREADS = 4
+# The browser opens a few requests at once (page, CSS, JS, keepalive) and holds one server-sent event stream
+# per open page (a closed page's stream ends within seconds); one worker keeps one engine and owns the reader.
+THREADS = 12
 
 
 def bind_address(port: int) -> str:
@@ -55,5 +56,9 @@ class KioskServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no t
     def load(self) -> Flask:
         """Build the app in the worker process."""
         from kiosk.app import create_app
+        from kiosk.web import runtime
 
-        return create_app(self.settings)
+        app = create_app(self.settings)
+        with app.app_context():
+            runtime().card_service.start()  # in the worker: the one process that owns the card reader
+        return app

@@ -48,8 +48,16 @@ class KioskSettings:
     sync_max_inflight: int = 10  # batches published and not yet acked by the hub, at once
     sync_ack_timeout_seconds: float = 10.0  # a batch not acked within this is sent again ...
     sync_backoff_max_seconds: float = 60.0  # ... waiting twice as long each time, up to this (with jitter)
+    # e-ID cards (kiosk/eid): the PC/SC reader to use (its name, or the start of it; unset: the first reader),
+    # and how long past its next update a cached revocation list still counts (then every card is refused).
+    card_reader: str | None = None
+    eid_crl_grace_hours: int = 24
     secret_key_file: Path | None = None
     demo_mode: bool = False
+    # Demo only (`tinget demo`): the TCP port of this kiosk's virtual reader (vpcd) and the folder of test cards
+    # the "insert a test card" panel offers. Ignored unless demo_mode is on.
+    demo_vpcd_port: int | None = None
+    demo_cards_dir: Path | None = None
     log_level: str = "info"
 
     def __post_init__(self) -> None:
@@ -76,6 +84,8 @@ class KioskSettings:
             raise ConfigError(
                 f"default_language {self.default_language!r} is not one of languages {list(self.languages)}"
             )
+        if not 0 <= self.eid_crl_grace_hours <= 24 * 30:
+            raise ConfigError(f"eid_crl_grace_hours must be between 0 and 720, got {self.eid_crl_grace_hours}")
         if self.heartbeat_seconds < 1:
             raise ConfigError(f"heartbeat_seconds must be positive, got {self.heartbeat_seconds}")
         self._check_sync()

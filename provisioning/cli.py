@@ -143,3 +143,92 @@ def broker_config_command(
     click.echo(f"wrote {files.conf}")
     click.echo(f"wrote {files.acl} (devices: {', '.join(authority.active_devices(pki_dir)) or 'none yet'})")
     click.echo(f"start: mosquitto -c {files.conf}")
+
+
+EID_DIR_OPTION = click.option(
+    "--dir",
+    "ca_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The test e-ID issuer's directory (created if missing).",
+)
+
+
+@provision.command("test-ca")
+@EID_DIR_OPTION
+@click.option("--organisation", default="Tinget Test e-ID", show_default=True, help="The issuer's name.")
+def test_ca_command(ca_dir: Path, organisation: str) -> None:
+    """Create (or check) a TEST e-ID issuer: its root and card CA, and fresh revocation lists.
+
+    For tests and demos only. Point the hub's eid_ca_file at DIR/chain.pem and eid_crl_dir at DIR/crl.
+    """
+    from provisioning import eid
+
+    with _Errors():
+        for step in eid.ensure_test_ca(ca_dir, organisation=organisation):
+            _report(step)
+        layout = eid.IssuerLayout(ca_dir)
+    click.echo(f"eid_ca_file = {layout.chain}")
+    click.echo(f"eid_crl_dir = {layout.crl_dir}  (revocation lists valid {eid.CRL_DAYS} days; run again to renew)")
+
+
+@provision.command("test-card")
+@EID_DIR_OPTION
+@click.option("--name", required=True, help='The holder\'s name, e.g. "Anna Andersson".')
+@click.option("--personnummer", help="A resident's card: the personnummer in the certificate.")
+@click.option("--employee-id", help="A staff card: the employee id (HSA-id style, e.g. SE2321000255-abc123).")
+@click.option("--pin", required=True, help="The card's PIN, 6-8 digits (a test card keeps it in its file).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The card file to write.")
+@click.option("--label", help="What the demo's card panel calls the card (default: the holder's name).")
+@click.option("--rsa", "rsa_key", is_flag=True, help="An RSA-2048 key instead of EC P-256.")
+@click.option("--expired", is_flag=True, help="Issue a certificate whose validity has already ended.")
+@click.option("--days", type=click.IntRange(min=1), default=5 * 365, show_default=True, help="Certificate lifetime.")
+@click.option("--pin-tries", type=click.IntRange(0, 15), default=3, show_default=True, help="PIN tries left.")
+def test_card_command(
+    ca_dir: Path,
+    name: str,
+    personnummer: str | None,
+    employee_id: str | None,
+    pin: str,
+    out: Path,
+    label: str | None,
+    rsa_key: bool,
+    expired: bool,
+    days: int,
+    pin_tries: int,
+) -> None:
+    """Issue a TEST e-ID card file for the card emulator (tests and the demo only)."""
+    from protocol.testcard import CardFileError
+    from provisioning import eid
+
+    try:
+        with _Errors():
+            card = eid.issue_card(
+                ca_dir,
+                out,
+                name=name,
+                pin=pin,
+                personnummer=personnummer,
+                employee_id=employee_id,
+                rsa_key=rsa_key,
+                days=days,
+                expired=expired,
+                pin_tries=pin_tries,
+                label=label or name,
+            )
+    except CardFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"card     {card.holder}: {card.path} (serial {card.serial:x}, valid until {card.not_after:%Y-%m-%d})")
+
+
+@provision.command("revoke-card")
+@EID_DIR_OPTION
+@click.argument("card_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+def revoke_card_command(ca_dir: Path, card_file: Path) -> None:
+    """Revoke a TEST card: put it on the issuer's revocation list (the hub publishes it with the trust set)."""
+    from provisioning import eid
+
+    with _Errors():
+        changed = eid.revoke_card(ca_dir, card_file)
+    click.echo(f"revoked  {card_file}" if changed else f"{card_file} was already revoked")
+    click.echo("Run `tinget hub sets publish` to send the new list to the kiosks.")

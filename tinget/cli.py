@@ -15,6 +15,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "provisioning.cli:provision",
         "IT's tooling: certificate authority, device certificates, broker config.",
     ),
+    "card": ("tinget.card:card", "Test e-ID cards in a virtual reader: check one with OpenSC, or keep one inserted."),
     "demo": (
         "tinget.demo:demo",
         "Run the whole system locally: broker, hub, ingest and two kiosks (Ctrl-C stops).",

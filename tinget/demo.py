@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 
+from tinget.pcscd import PrivatePcscd, free_port_pair
 from tinget.supervisor import Child, Supervisor
 
 DEMO_USERNAME = "demo"
@@ -37,6 +38,31 @@ class DemoKiosk:
 
 
 KIOSKS = (DemoKiosk("ange", "Änge", 8081), DemoKiosk("follinge", "Föllinge", 8082))
+
+
+@dataclass(frozen=True)
+class DemoCard:
+    """A test e-ID card the demo issues (fictitious people; the personnummer are made up, Luhn-valid)."""
+
+    slug: str
+    name: str
+    label: str  # what the kiosk's "test cards" panel shows
+    personnummer: str | None = None
+    employee_id: str | None = None
+    expired: bool = False
+    revoked: bool = False
+    foreign: bool = False  # issued by a CA the hub does not trust
+
+
+DEMO_PIN = "123456"
+DEMO_EMPLOYEE_ID = "SE2321000255-demo01"
+DEMO_CARDS = (
+    DemoCard("anna", "Anna Andersson", "Anna Andersson", personnummer="19850412-2386"),
+    DemoCard("bertil", "Bertil Berg", "Bertil Berg (spärrat kort)", personnummer="19720305-4577", revoked=True),
+    DemoCard("cecilia", "Cecilia Carlsson", "Cecilia Carlsson (utgånget kort)", "19901123-9622", expired=True),
+    DemoCard("david", "David Dahl", "David Dahl (okänd utfärdare)", personnummer="19640730-3186", foreign=True),
+    DemoCard("demo", DEMO_DISPLAY_NAME, f"{DEMO_DISPLAY_NAME} (personal)", employee_id=DEMO_EMPLOYEE_ID),
+)
 
 
 def port_is_free(port: int) -> bool:
@@ -87,6 +113,7 @@ class DemoPlan:
     hub_port: int
     device_api_port: int
     kiosk_ports: dict[str, int]
+    vpcd_port: int  # the kiosks' virtual card readers listen on this port and the next
 
     @property
     def pki(self) -> Path:
@@ -107,6 +134,18 @@ class DemoPlan:
     def password_file(self) -> Path:
         return self.root / "demo-password"
 
+    @property
+    def eid_ca(self) -> Path:
+        return self.root / "eid"
+
+    @property
+    def cards_dir(self) -> Path:
+        return self.root / "cards"
+
+    @property
+    def pcscd(self) -> PrivatePcscd:
+        return PrivatePcscd(self.root / "pcscd", self.vpcd_port, name="Tinget demo reader")
+
 
 def plan(root: Path, hub_port: int) -> DemoPlan:
     """Pick the ports for this run: the usual ones where free, others where not."""
@@ -115,7 +154,7 @@ def plan(root: Path, hub_port: int) -> DemoPlan:
     kiosks = {k.device_id: choose_port(k.preferred_port, taken) for k in KIOSKS}
     broker = choose_port(8883, taken)
     device_api = choose_port(8443, taken)
-    return DemoPlan(root.resolve(), broker, hub, device_api, kiosks)
+    return DemoPlan(root.resolve(), broker, hub, device_api, kiosks, free_port_pair())
 
 
 def prepare(p: DemoPlan, echo: Any = click.echo) -> None:
@@ -152,11 +191,13 @@ def prepare(p: DemoPlan, echo: Any = click.echo) -> None:
             "device_api_key_file": layout.hub_web.key_file,
             "device_api_ca_file": layout.chain,
             "device_api_revoked_file": layout.revoked_file,
+            "eid_ca_file": p.eid_ca / "chain.pem",
+            "eid_crl_dir": p.eid_ca / "crl",
             "demo_mode": True,
         },
         "Tinget hub, demo",
     )
-    for kiosk in KIOSKS:
+    for index, kiosk in enumerate(KIOSKS):
         cred = layout.device(kiosk.device_id)
         write_toml(
             p.kiosk_config(kiosk.device_id),
@@ -170,16 +211,45 @@ def prepare(p: DemoPlan, echo: Any = click.echo) -> None:
                 "mqtt_cert_file": cred.cert_file,
                 "mqtt_key_file": cred.key_file,
                 "heartbeat_seconds": 10,
+                "card_reader": p.pcscd.reader_name(index),
                 "demo_mode": True,
+                "demo_vpcd_port": p.pcscd.reader_port(index),
+                "demo_cards_dir": p.cards_dir,
             },
             f"Tinget kiosk {kiosk.place}, demo",
         )
+    echo("• Test-e-legitimationer (utfärdare, spärrlista, testkort)")
+    issue_demo_cards(p)
     echo("• Databaser (hubb och kiosker, migreringar)")
     _run_cli(["hub", "db", "upgrade", "--config", str(p.hub_config)])
     for kiosk in KIOSKS:
         _run_cli(["kiosk", "db", "upgrade", "--config", str(p.kiosk_config(kiosk.device_id))])
     echo("• Demokonto för personal")
     seed_staff(p)
+
+
+def issue_demo_cards(p: DemoPlan) -> None:
+    """The test e-ID issuer (fresh revocation lists each run), a foreign one, and the demo's cards (made once)."""
+    from provisioning.eid import ensure_test_ca, issue_card, revoke_card
+
+    ensure_test_ca(p.eid_ca)
+    ensure_test_ca(p.root / "eid-foreign", organisation="Okänd utfärdare")
+    for card in DEMO_CARDS:
+        path = p.cards_dir / f"{card.slug}.json"
+        if path.exists():
+            continue
+        issue_card(
+            p.root / "eid-foreign" if card.foreign else p.eid_ca,
+            path,
+            name=card.name,
+            pin=DEMO_PIN,
+            personnummer=card.personnummer,
+            employee_id=card.employee_id,
+            expired=card.expired,
+            label=card.label,
+        )
+        if card.revoked:
+            revoke_card(p.eid_ca, path)
 
 
 def _run_cli(args: list[str]) -> str:
@@ -200,6 +270,7 @@ def seed_staff(p: DemoPlan) -> None:
     from hub.db import make_engine, make_session_factory, unit_of_work
     from hub.settings import derive_key, load_hub_settings, secret_key
     from hub.staff.accounts import add_staff, find_member_by_username
+    from hub.staff.cards import set_employee_id
     from hub.staff.roles import parse_roles
 
     settings = load_hub_settings(p.hub_config)
@@ -216,6 +287,7 @@ def seed_staff(p: DemoPlan) -> None:
                     totp_key=derive_key(secret_key(settings), "totp secrets"),
                     actor="demo",
                 )
+                set_employee_id(session, username=DEMO_USERNAME, employee_id=DEMO_EMPLOYEE_ID, actor="demo")
     finally:
         engine.dispose()
 
@@ -231,6 +303,7 @@ def children(p: DemoPlan) -> list[Child]:
     """Every process of the demo, in start order."""
     cli = [sys.executable, "-m", "tinget.cli"]
     procs = [
+        Child("pcscd", p.pcscd.command(), p.logs / "pcscd.log"),
         Child("mosquitto", ["mosquitto", "-c", str(p.root / "broker" / "mosquitto.conf")], p.logs / "mosquitto.log"),
         Child("hub-web", [*cli, "hub", "serve", "--config", str(p.hub_config)], p.logs / "hub-web.log"),
         Child("hub-ingest", [*cli, "hub", "ingest", "--config", str(p.hub_config)], p.logs / "hub-ingest.log"),
@@ -245,6 +318,7 @@ def children(p: DemoPlan) -> list[Child]:
                 f"kiosk-{kiosk.device_id}",
                 [*cli, "kiosk", "serve", "--config", config],
                 p.logs / f"kiosk-{kiosk.device_id}.log",
+                env=p.pcscd.client_env,  # the demo's own pcscd, with this kiosk's virtual reader
             )
         )
         procs.append(
@@ -285,6 +359,9 @@ def banner(p: DemoPlan) -> str:
         f"  Demoinloggning:         användare {DEMO_USERNAME}, lösenord {demo_password(p)}",
         "  Engångskod (TOTP):      .venv/bin/tinget demo code",
         "",
+        f'  Testkort (PIN {DEMO_PIN}):  välj i rutan "Demo: testkort" på kioskskärmen',
+        *(f"    – {card.label}" for card in DEMO_CARDS),
+        "",
         f"  Loggar:                 {p.logs}/",
         "  Stoppa allt:            Ctrl-C",
         "",
@@ -315,8 +392,11 @@ def run(p: DemoPlan, *, once: bool = False) -> int:
         waits |= {f"kiosk-{k}": port for k, port in p.kiosk_ports.items()}
         for child in children(p):
             click.echo(f"• Startar {child.name}")
+            if child.name == "pcscd":
+                p.pcscd.prepare()
             sup.start(child)
-            if child.name in waits and not wait_for_port(waits[child.name], deadline):
+            ready = p.pcscd.wait_ready() if child.name == "pcscd" else True
+            if not ready or (child.name in waits and not wait_for_port(waits[child.name], deadline)):
                 dead = sup.first_dead() or child
                 click.echo(
                     f"\n{dead.name} kom inte igång. Slutet av {dead.log_path}:\n{_tail(dead.log_path)}", err=True

@@ -56,7 +56,11 @@ class Handlers:
 
 def default_handlers() -> Handlers:
     """The handlers the ingest process runs with. Later issues add theirs here."""
-    return Handlers()
+    from hub.audit import card_events  # imported here: it imports this module
+
+    handlers = Handlers()
+    handlers.register(card_events.KIND, card_events.record_card_event)
+    return handlers
 
 
 def unknown_kind_reason(kind: str) -> str:

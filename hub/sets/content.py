@@ -33,10 +33,14 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 
 @dataclass(frozen=True, slots=True)
 class TrustMaterial:
-    """What the trust set carries: the device CA chain (PEM, one certificate each) and revoked device ids."""
+    """What the trust set carries: the device CA chain (PEM, one certificate each), revoked device ids, the e-ID
+    issuers' CA certificates and revocation lists (PEM), and the hub-signed staff list (`protocol.signed`)."""
 
     ca_chain: tuple[str, ...] = ()
     revoked_devices: frozenset[str] = frozenset()
+    eid_certificates: tuple[str, ...] = ()
+    eid_crls: tuple[str, ...] = ()
+    staff_list: Mapping[str, Any] | None = None
 
 
 def config_content() -> dict[str, Any]:
@@ -50,8 +54,16 @@ def schedule_content() -> dict[str, Any]:
 
 
 def trust_content(trust: TrustMaterial) -> dict[str, Any]:
-    """Trust anchors for kiosks: the CA chain and the revoked device ids, sorted so the bytes are stable."""
-    return {"ca_chain": list(trust.ca_chain), "revoked_devices": sorted(trust.revoked_devices)}
+    """Trust anchors for kiosks: the device CA chain and revoked devices, the e-ID issuers' certificates and
+    revocation lists, and the signed staff list; sorted so the bytes are stable."""
+    content: dict[str, Any] = {
+        "ca_chain": list(trust.ca_chain),
+        "revoked_devices": sorted(trust.revoked_devices),
+        "eid": {"certificates": list(trust.eid_certificates), "crls": list(trust.eid_crls)},
+    }
+    if trust.staff_list is not None:
+        content["staff"] = dict(trust.staff_list)
+    return content
 
 
 def build_documents(trust: TrustMaterial) -> dict[str, dict[str, Any]]:

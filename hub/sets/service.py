@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from hub.db import make_session_factory, unit_of_work
 from hub.sets import announce as announcer
 from hub.sets.content import build_documents, encode_all
 from hub.sets.publication import PublishedSet, announcement, publish
+from hub.sets.staff_list import signed_staff_list
 from hub.sets.trust import read_trust
 from hub.settings import HubSettings
+from hub.staff.cards import card_roles
 
 
-def build_bodies(settings: HubSettings) -> dict[str, bytes]:
+def build_bodies(settings: HubSettings, session: Session) -> dict[str, bytes]:
     """The canonical bytes every set would have now; `hub.sets.trust.TrustError` if a PKI file is unreadable."""
-    trust = read_trust(settings.device_api_ca_file, settings.device_api_revoked_file)
+    trust = read_trust(
+        settings.device_api_ca_file,
+        settings.device_api_revoked_file,
+        settings.eid_ca_file,
+        settings.eid_crl_dir,
+        signed_staff_list(settings, card_roles(session)),
+    )
     return encode_all(build_documents(trust))
 
 
@@ -27,9 +36,8 @@ def publish_sets(settings: HubSettings, engine: Engine, *, actor: str, announce:
     """
     if announce:
         announcer.credentials(settings)  # a configuration error is found before anything is stored
-    bodies = build_bodies(settings)
     with unit_of_work(make_session_factory(engine)) as session:
-        published = publish(session, bodies, actor=actor)
+        published = publish(session, build_bodies(settings, session), actor=actor)
     if announce:
         announcer.announce(settings, [announcement(item) for item in published])
     return published

@@ -1,4 +1,5 @@
-"""Reading the PKI files the trust set and the device API rely on: the CA chain and the revocation list.
+"""Reading the PKI files the trust set and the device API rely on: the CA chain and the revocation list, and
+the e-ID issuers' CA certificates and revocation lists (``eid_ca_file``, ``eid_crl_dir``).
 
 The revocation list is provisioning's ``revoked.json`` (``{"version": 1, "revoked": [{"device": id, …}]}``);
 the hub reads the file format, never the provisioning package. A missing list means nothing is revoked yet
@@ -11,6 +12,9 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from hub.sets.content import TrustMaterial
 from protocol import topics
@@ -53,9 +57,55 @@ def read_revoked(path: Path) -> frozenset[str]:
     return devices
 
 
-def read_trust(ca_file: Path | None, revoked_file: Path | None) -> TrustMaterial:
-    """The trust set's material from the configured files; either may be unset (then it is left empty)."""
+MAX_CRL_BYTES = 16 * 1024 * 1024  # a national issuer's list is a few MB; the whole set must stay under 32 MB
+
+
+def read_eid_certificates(path: Path) -> tuple[str, ...]:
+    """The e-ID issuers' CA certificates in ``path`` (PEM), each checked to be a CA certificate."""
+    blocks = read_ca_chain(path)
+    for block in blocks:
+        try:
+            certificate = x509.load_pem_x509_certificate(block.encode("ascii"))
+            is_ca = certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+        except (ValueError, x509.ExtensionNotFound):
+            is_ca = False
+        if not is_ca:
+            raise TrustError(f"e-ID CA file {path} holds a certificate that is not a CA certificate")
+    return blocks
+
+
+def read_eid_crls(directory: Path) -> tuple[str, ...]:
+    """Every revocation list (PEM or DER, ``*.crl`` or ``*.pem``) in ``directory``, as PEM, sorted by file name."""
+    if not directory.is_dir():
+        raise TrustError(f"e-ID revocation list folder {directory} does not exist")
+    crls = []
+    for path in sorted(p for p in directory.iterdir() if p.suffix in (".crl", ".pem") and p.is_file()):
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise TrustError(f"revocation list {path} cannot be read: {exc.strerror}") from None
+        if len(raw) > MAX_CRL_BYTES:
+            raise TrustError(f"revocation list {path} is larger than {MAX_CRL_BYTES} bytes")
+        try:
+            crl = x509.load_pem_x509_crl(raw) if raw.lstrip().startswith(b"-----") else x509.load_der_x509_crl(raw)
+        except ValueError:
+            raise TrustError(f"revocation list {path} is not an X.509 CRL") from None
+        crls.append(crl.public_bytes(serialization.Encoding.PEM).decode("ascii"))
+    return tuple(crls)
+
+
+def read_trust(
+    ca_file: Path | None,
+    revoked_file: Path | None,
+    eid_ca_file: Path | None = None,
+    eid_crl_dir: Path | None = None,
+    staff_list: dict[str, object] | None = None,
+) -> TrustMaterial:
+    """The trust set's material from the configured files; any may be unset (then that part is left empty)."""
     return TrustMaterial(
         ca_chain=read_ca_chain(ca_file) if ca_file is not None else (),
         revoked_devices=read_revoked(revoked_file) if revoked_file is not None else frozenset(),
+        eid_certificates=read_eid_certificates(eid_ca_file) if eid_ca_file is not None else (),
+        eid_crls=read_eid_crls(eid_crl_dir) if eid_crl_dir is not None else (),
+        staff_list=staff_list,
     )

@@ -43,6 +43,7 @@ class StaffMember:
     display_name: str
     roles: frozenset[Role]
     active: bool
+    employee_id: str | None = None  # the id on the member's employee e-ID card (hub/staff/cards.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +68,10 @@ class SigninOutcome:
         return self.member is not None
 
 
-def _member(user: StaffUser) -> StaffMember:
+def to_member(user: StaffUser) -> StaffMember:
     known = {r.value for r in Role}
     roles = frozenset(Role(r.role) for r in user.roles if r.role in known)
-    return StaffMember(user.id, user.username, user.display_name, roles, user.active)
+    return StaffMember(user.id, user.username, user.display_name, roles, user.active, user.employee_id)
 
 
 def normalise_username(username: str) -> str:
@@ -124,24 +125,24 @@ def add_staff(
         subject=username,
         details={"display_name": display_name, "roles": sorted(r.value for r in roles)},
     )
-    return NewAccount(_member(user), secret, totp.provisioning_uri(secret, username))
+    return NewAccount(to_member(user), secret, totp.provisioning_uri(secret, username))
 
 
 def find_member(session: Session, user_id: int) -> StaffMember | None:
     """The member with this id, or None."""
     user = session.get(StaffUser, user_id)
-    return _member(user) if user is not None else None
+    return to_member(user) if user is not None else None
 
 
 def find_member_by_username(session: Session, username: str) -> StaffMember | None:
     """The member with this username, or None."""
     user = session.scalar(select(StaffUser).where(StaffUser.username == normalise_username(username)))
-    return _member(user) if user is not None else None
+    return to_member(user) if user is not None else None
 
 
 def list_staff(session: Session) -> list[StaffMember]:
     """Every account, by username."""
-    return [_member(u) for u in session.scalars(select(StaffUser).order_by(StaffUser.username))]
+    return [to_member(u) for u in session.scalars(select(StaffUser).order_by(StaffUser.username))]
 
 
 def _fail(
@@ -201,7 +202,7 @@ def check_password(
         return _fail(session, policy=policy, username=username, known=user, address=address, step="inactive", now=now)
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
-    return SigninOutcome(member=_member(user))
+    return SigninOutcome(member=to_member(user))
 
 
 def check_code(
@@ -229,7 +230,7 @@ def check_code(
         details={"address": address},
         now=now,
     )
-    return SigninOutcome(member=_member(user))
+    return SigninOutcome(member=to_member(user))
 
 
 def record_signout(session: Session, member: StaffMember, address: str) -> None:

@@ -7,6 +7,8 @@ with 61xx (and 6Cxx for a too-short Le) so that the reader side's chaining is ex
 
 from __future__ import annotations
 
+from typing import Any
+
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
@@ -15,6 +17,7 @@ from kiosk.card import tlv
 from kiosk.card.errors import CardDataError, CardRemoved
 from kiosk.card.interface import SignAlgorithm
 from kiosk.card.piv import OBJECT_AUTH_CERT, PIN_LENGTH, PIV_AID
+from protocol.testcard import CardFile
 
 SW_OK = b"\x90\x00"
 SW_WRONG_LENGTH = b"\x67\x00"
@@ -60,6 +63,9 @@ class PivCardModel:
         max_tries: int = 3,
         *,
         compressed: bool = False,
+        has_piv: bool = True,
+        signing_key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | None = None,
+        replay_signatures: bool = False,
     ) -> None:
         if isinstance(key, ec.EllipticCurvePrivateKey):
             if not isinstance(key.curve, ec.SECP256R1):
@@ -75,6 +81,13 @@ class PivCardModel:
         self.max_tries = max_tries
         self.tries_left = max_tries
         self.compressed = compressed
+        # Misbehaviours for the tests and the demo: a card without the PIV application ("not an e-ID"), one
+        # that signs with a key other than its certificate's, one that answers every challenge with the first
+        # signature it ever made (a replay).
+        self.has_piv = has_piv
+        self._signing_key = signing_key or key
+        self.replay_signatures = replay_signatures
+        self._first_signature: bytes | None = None
         self.removed = False
         self.apdu_count = 0
         self.reset()
@@ -129,10 +142,10 @@ class PivCardModel:
             return sw
         if sw != SW_OK:
             return sw
-        if le is not None and le < min(len(payload), CHUNK):
-            return bytes([0x6C, min(len(payload), CHUNK) & 0xFF])
+        # Le shorter than the answer (OpenSC asks for 8 bytes first to learn an object's length): the first Le
+        # bytes and 61xx for the rest, as ISO 7816-4 allows; GET RESPONSE fetches the remainder.
         self._pending = payload
-        return self._get_response(CHUNK)
+        return self._get_response(le)
 
     def _get_response(self, le: int | None) -> bytes:
         if not self._pending:
@@ -159,7 +172,7 @@ class PivCardModel:
     def _select(self, p1: int, p2: int, data: bytes) -> tuple[bytes, bytes]:
         if p1 != 0x04 or p2 != 0x00:
             return b"", SW_WRONG_P1P2
-        if len(data) < 5 or not PIV_AID.startswith(data):
+        if len(data) < 5 or not PIV_AID.startswith(data) or not self.has_piv:
             self.selected = False
             return b"", SW_NOT_FOUND
         self.selected = True
@@ -221,13 +234,28 @@ class PivCardModel:
         return tlv.encode(0x7C, tlv.encode(0x82, signature)), SW_OK
 
     def _sign(self, challenge: bytes) -> bytes | None:
-        if isinstance(self._key, ec.EllipticCurvePrivateKey):
+        signature = self._raw_sign(challenge)
+        if signature is not None and self.replay_signatures:
+            self._first_signature = self._first_signature or signature
+            return self._first_signature
+        return signature
+
+    def _raw_sign(self, challenge: bytes) -> bytes | None:
+        key = self._signing_key
+        if isinstance(key, ec.EllipticCurvePrivateKey):
             if len(challenge) != 32:
                 return None
-            return self._key.sign(challenge, ec.ECDSA(Prehashed(hashes.SHA256())))
-        numbers = self._key.private_numbers()
+            return key.sign(challenge, ec.ECDSA(Prehashed(hashes.SHA256())))
+        numbers = key.private_numbers()
         modulus = numbers.public_numbers.n
         message = int.from_bytes(challenge, "big")
         if len(challenge) != 256 or message >= modulus:
             return None
         return pow(message, numbers.d, modulus).to_bytes(256, "big")
+
+
+def model_from_file(card: CardFile, **options: Any) -> PivCardModel:
+    """A card model holding a test card file's key, certificate, PIN and tries left."""
+    model = PivCardModel(card.private_key(), card.certificate_der(), pin=card.pin, **options)
+    model.tries_left = card.pin_tries
+    return model

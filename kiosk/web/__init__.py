@@ -8,6 +8,7 @@ from flask import current_app
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from kiosk.eid.service import CardService
 from kiosk.settings import KioskSettings
 
 EXTENSION_KEY = "tinget.kiosk"
@@ -15,11 +16,12 @@ EXTENSION_KEY = "tinget.kiosk"
 
 @dataclass(frozen=True)
 class KioskRuntime:
-    """What the views need from the process: its settings and its database."""
+    """What the views need from the process: its settings, its database and the card service."""
 
     settings: KioskSettings
     engine: Engine
     sessions: sessionmaker[Session]
+    card_service: CardService
 
 
 def runtime() -> KioskRuntime:

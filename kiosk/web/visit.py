@@ -24,9 +24,25 @@ _UNTRACKED = frozenset({"static", "health.healthz"})  # neither starts nor prolo
 _PASSIVE = frozenset({"start.index", "visit.end"})  # showing the start screen is not yet someone using it
 
 
-def end_visit() -> None:
-    """Forget everything about the current visit; the next request starts afresh in the default language."""
+CARD_KEY = "card"  # the insertion number of the card the visit signed in with (kiosk.web.signin sets it)
+
+
+def end_visit(card: int | None = None) -> None:
+    """Forget everything about the current visit; the next request starts afresh in the default language.
+
+    ``card``: the card the visit was using (its insertion number); if it is still in the reader, it is reset,
+    so the PIN it verified is forgotten and the screen asks for it to be taken out.
+    """
     session.clear()
+    if card:
+        runtime().card_service.end_visit(card)
+
+
+def _card_field() -> int | None:
+    try:
+        return int(request.form.get("card", "")) or None
+    except ValueError:
+        return None
 
 
 @bp.before_app_request
@@ -42,7 +58,7 @@ def expire_idle_visit() -> None:
     used = bool(session.get(IN_USE_KEY))
     if used and is_stale(session.get(SEEN_KEY), now, runtime().settings.idle_seconds):
         log.info("visit expired on the server", extra={"endpoint": request.endpoint})
-        end_visit()
+        end_visit(session.get(CARD_KEY))
     session[SEEN_KEY] = now
     if request.endpoint not in _PASSIVE and request.endpoint is not None:
         session[IN_USE_KEY] = True
@@ -50,8 +66,11 @@ def expire_idle_visit() -> None:
 
 @bp.post("/session/end")
 def end() -> BaseResponse:
-    """End the visit (the idle timer's last step, or "Avsluta" in the warning) and show the start screen."""
-    end_visit()
+    """End the visit (the idle timer's last step, "Avsluta", "Logga ut", a pulled card) and show the start screen.
+
+    The form names the card its page was showing; that card (if still in) is reset, never one inserted since.
+    """
+    end_visit(session.get(CARD_KEY) or _card_field())
     return redirect(url_for("start.index"), 303)
 
 

@@ -25,7 +25,7 @@ def test_the_gunicorn_server_binds_127_0_0_1_with_one_threaded_worker(kiosk_sett
     assert server.cfg.bind == ["127.0.0.1:18080"]
     assert server.cfg.workers == 1
     assert server.cfg.worker_class_str == "gthread"
-    assert server.cfg.threads == 4
+    assert server.cfg.threads == 12  # page requests plus one event stream per open page
     assert getattr(server.cfg, "control_socket_disable", True) is True
     assert KioskServer(kiosk_settings).cfg.bind == ["127.0.0.1:8080"]
 

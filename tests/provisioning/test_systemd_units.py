@@ -23,6 +23,7 @@ HARDENING = {
 }
 COMMANDS = {
     "tinget-hub-web.service": "hub serve",
+    "tinget-hub-crl-refresh.service": "hub sets refresh-crls",
     "tinget-hub-device-api.service": "hub device-api",
     "tinget-hub-ingest.service": "hub ingest",
     "tinget-kiosk-ui.service": "kiosk serve",
@@ -52,8 +53,9 @@ def _values(unit: Path, key: str) -> list[str]:
     return [value for name, value in _parse(unit).get("Service", []) if name == key]
 
 
-def test_all_six_units_are_there() -> None:
+def test_all_seven_units_are_there() -> None:
     assert [unit.name for unit in UNITS] == [
+        "tinget-hub-crl-refresh.service",
         "tinget-hub-device-api.service",
         "tinget-hub-ingest.service",
         "tinget-hub-web.service",
@@ -120,10 +122,16 @@ def test_sysusers_creates_every_service_user_but_mosquitto() -> None:
     assert users - created == {"mosquitto"}  # Debian's mosquitto package creates that one
 
 
-def _dev_copies(tmp_path: Path) -> list[Path]:
+def test_the_revocation_lists_are_refreshed_by_a_timer() -> None:
+    timer = _parse(UNITS_DIR / "tinget-hub-crl-refresh.timer")
+    assert ("OnUnitActiveSec", "1h") in timer["Timer"] and ("Persistent", "true") in timer["Timer"]
+    assert _values(UNITS_DIR / "tinget-hub-crl-refresh.service", "Type") == ["oneshot"]
+
+
+def _dev_copies(tmp_path: Path, *, timers: bool = False) -> list[Path]:
     """The units with the installed tinget path pointed at this checkout's (verify checks it exists)."""
     copies = []
-    for unit in UNITS:
+    for unit in [*UNITS, *(sorted(UNITS_DIR.glob("*.timer")) if timers else [])]:
         copy = tmp_path / unit.name
         copy.write_text(unit.read_text().replace(INSTALLED_TINGET, str(DEV_TINGET)))
         copies.append(copy)
@@ -135,7 +143,7 @@ def test_systemd_analyze_verify_accepts_every_unit_without_a_warning(tmp_path: P
     if not DEV_TINGET.exists():
         pytest.skip(f"{DEV_TINGET} is missing (run scripts/setup.sh)")
     result = subprocess.run(
-        ["systemd-analyze", "verify", *map(str, _dev_copies(tmp_path))],
+        ["systemd-analyze", "verify", *map(str, _dev_copies(tmp_path, timers=True))],
         capture_output=True,
         text=True,
         timeout=60,

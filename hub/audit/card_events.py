@@ -1,0 +1,40 @@
+"""Kiosk card events in the audit log: a refused e-ID card, a staff member's sign-in (SEC-16).
+
+The kiosk sends them as ``card-event`` actions through its outbox. They name what happened, why, and the
+kind of card holder, never the person (SEC-14): a body with anything else is refused.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from hub.audit import log as audit
+from hub.ingest.handlers import ActionContext, ActionRefused
+from hub.staff.roles import Role
+from protocol.eid import HolderKind, RefusalReason
+
+KIND = "card-event"
+EVENTS = {"signin-refused": "kiosk.card_refused", "staff-signed-in": "kiosk.staff_signed_in"}
+REASONS = frozenset(str(reason) for reason in RefusalReason)
+HOLDER_KINDS = frozenset(str(kind) for kind in HolderKind)
+ROLES = frozenset(str(role) for role in Role)
+
+
+def record_card_event(session: Session, action: ActionContext) -> None:
+    """Write a kiosk's card event to the audit log, or refuse a body that is not exactly one."""
+    body = action.body
+    if set(body) != {"event", "reason", "holder_kind", "roles"}:
+        raise ActionRefused("a card event has exactly the fields event, reason, holder_kind and roles")
+    event, reason, kind, roles = body["event"], body["reason"], body["holder_kind"], body["roles"]
+    if event not in EVENTS:
+        raise ActionRefused(f"unknown card event {str(event)[:40]!r}")
+    if reason is not None and reason not in REASONS:
+        raise ActionRefused(f"unknown refusal reason {str(reason)[:40]!r}")
+    if kind is not None and kind not in HOLDER_KINDS:
+        raise ActionRefused("holder_kind must be resident, staff or null")
+    if not isinstance(roles, list) or not set(roles) <= ROLES:
+        raise ActionRefused("roles must be a list of known staff roles")
+    details = {"reason": reason, "holder_kind": kind, "roles": sorted(roles), "msg_id": action.msg_id}
+    audit.record(
+        session, actor=f"device:{action.device_id}", action=EVENTS[event], subject=action.device_id, details=details
+    )

@@ -1,0 +1,122 @@
+"""Keeping the e-ID issuers' revocation lists fresh: download each from its issuer, check it, store it.
+
+Issuers publish their lists at fixed addresses (the CRL distribution points in their certificates), usually over
+plain HTTP: a list is signed, so what matters is the signature, not the transport. `refresh_crls` fetches every
+configured address, accepts a list only if one of the CA certificates in ``eid_ca_file`` signed it and it is not
+older than the one already held, and replaces the file for that issuer atomically. A failure keeps the old file
+and is reported; kiosks keep using the last good list until it is past its next update plus their grace.
+`tinget hub eid refresh` runs it and then publishes the sets (a systemd timer does so every hour).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from hub.sets.trust import MAX_CRL_BYTES, TrustError
+
+FETCH_TIMEOUT_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class CrlRefresh:
+    """What happened to one address: ``stored`` (a newer list), ``current`` (no newer) or ``failed`` (why)."""
+
+    url: str
+    outcome: str
+    detail: str = ""
+
+
+def _download(url: str, timeout: float) -> bytes:
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise TrustError(f"{url} is not an http(s) address")
+    request = urllib.request.Request(url, headers={"User-Agent": "tinget-hub"})  # noqa: S310  # scheme checked
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # scheme checked above
+            body = response.read(MAX_CRL_BYTES + 1)
+    except (urllib.error.URLError, OSError) as exc:
+        raise TrustError(f"cannot fetch {url}: {exc}") from None
+    if len(body) > MAX_CRL_BYTES:
+        raise TrustError(f"{url} is larger than {MAX_CRL_BYTES} bytes")
+    return body
+
+
+def _parse(raw: bytes, url: str) -> x509.CertificateRevocationList:
+    try:
+        return x509.load_pem_x509_crl(raw) if raw.lstrip().startswith(b"-----") else x509.load_der_x509_crl(raw)
+    except ValueError:
+        raise TrustError(f"{url} did not return an X.509 CRL") from None
+
+
+def _issuer(crl: x509.CertificateRevocationList, authorities: Sequence[x509.Certificate]) -> x509.Certificate | None:
+    for authority in authorities:
+        if authority.subject == crl.issuer and crl.is_signature_valid(authority.public_key()):
+            return authority
+    return None
+
+
+def crl_file_name(issuer: x509.Certificate) -> str:
+    """The file one issuer's list is kept in: stable per issuer, whatever the address it came from."""
+    return "issuer-" + hashlib.sha256(issuer.subject.public_bytes()).hexdigest()[:16] + ".crl"
+
+
+def _newer(candidate: x509.CertificateRevocationList, path: Path) -> bool:
+    try:
+        held = _parse(path.read_bytes(), str(path))
+    except (OSError, TrustError):
+        return True  # nothing (readable) held: anything signed is better
+    return candidate.last_update_utc > held.last_update_utc
+
+
+def _store(path: Path, crl: x509.CertificateRevocationList) -> None:
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".crl-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(crl.public_bytes(serialization.Encoding.PEM))
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except OSError:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def refresh_crls(
+    urls: Sequence[str], ca_file: Path, crl_dir: Path, *, timeout: float = FETCH_TIMEOUT_SECONDS
+) -> list[CrlRefresh]:
+    """Fetch each address's list into ``crl_dir`` when it is genuine and newer; one result per address."""
+    try:
+        authorities = x509.load_pem_x509_certificates(ca_file.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise TrustError(f"e-ID CA file {ca_file} cannot be read: {exc}") from None
+    crl_dir.mkdir(parents=True, exist_ok=True)
+    results = []
+    for url in urls:
+        try:
+            crl = _parse(_download(url, timeout), url)
+            issuer = _issuer(crl, authorities)
+            if issuer is None:
+                raise TrustError(f"the list from {url} is not signed by a CA in {ca_file}")
+            path = crl_dir / crl_file_name(issuer)
+            if not _newer(crl, path):
+                results.append(CrlRefresh(url, "current"))
+                continue
+            _store(path, crl)
+            next_update = crl.next_update_utc
+            results.append(
+                CrlRefresh(url, "stored", f"next update {next_update:%Y-%m-%d %H:%M} UTC" if next_update else "")
+            )
+        except (TrustError, OSError) as exc:
+            results.append(CrlRefresh(url, "failed", str(exc)))
+    return results

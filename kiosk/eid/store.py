@@ -1,0 +1,99 @@
+"""The card service's adapters to the kiosk's database: trust material, the clock floor and audit records.
+
+- Trust: the last good copy of the replicated "trust" set (`kiosk.replica.current`), parsed once per version.
+- Clock floor: the latest time the kiosk knows has passed — the moment of its last successful sign-in, the
+  moment it last fetched the trust set, the newest revocation list's issue time — kept in ``kiosk_meta``. A clock
+  that reads earlier than that has been set back, and validation refuses (SEC-15).
+- Audit: a refused card or a staff sign-in becomes a ``card-event`` action in the outbox, for the hub's audit
+  log; it names a reason and a kind of holder, never a person (SEC-14).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from dataclasses import asdict
+from pathlib import Path
+
+from cryptography import x509
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from kiosk import outbox, replica
+from kiosk.eid.service import CardEvent
+from kiosk.eid.trust import EidTrust, trust_from_set
+from kiosk.models import KioskMeta
+from kiosk.store import make_session_factory
+
+log = logging.getLogger(__name__)
+
+CARD_EVENT_KIND = "card-event"
+CLOCK_FLOOR_KEY = "clock_floor"
+
+
+class EidStore:
+    """Reads and writes what the card service keeps in the kiosk's SQLite file."""
+
+    def __init__(self, engine: Engine, *, device_ca_file: Path | None, outbox_capacity: int) -> None:
+        self._engine = engine
+        self._sessions = make_session_factory(engine)
+        self._device_ca_file = device_ca_file
+        self._capacity = outbox_capacity
+        self._cache: tuple[str, EidTrust] | None = None
+        self._lock = threading.Lock()
+
+    def _device_ca(self) -> list[x509.Certificate]:
+        if self._device_ca_file is None:
+            return []
+        try:
+            return x509.load_pem_x509_certificates(self._device_ca_file.read_bytes())
+        except (OSError, ValueError):
+            log.warning("the device CA file cannot be read; the staff list cannot be checked")
+            return []
+
+    def trust(self) -> EidTrust:
+        """The e-ID trust in the kiosk's copy of the trust set (empty when it has none)."""
+        current = replica.current(self._engine, "trust")
+        if current is None:
+            return EidTrust()
+        with self._lock:
+            if self._cache is not None and self._cache[0] == current.sha256:
+                return self._cache[1]
+        trust = trust_from_set(current.content, self._device_ca(), dt.datetime.now(dt.UTC))
+        with self._lock:
+            self._cache = (current.sha256, trust)
+        self.advance_clock_floor(current.fetched_at)
+        return trust
+
+    def clock_floor(self) -> dt.datetime | None:
+        """The latest moment the kiosk knows has passed, or None."""
+        with self._sessions() as session:
+            row = session.get(KioskMeta, CLOCK_FLOOR_KEY)
+        if row is None:
+            return None
+        try:
+            return dt.datetime.fromisoformat(row.value)
+        except ValueError:
+            return None
+
+    def advance_clock_floor(self, at: dt.datetime) -> None:
+        """Move the floor up to ``at`` (never down)."""
+        floor = self.clock_floor()
+        if floor is not None and floor >= at:
+            return
+        try:
+            with self._sessions.begin() as session:
+                session.merge(KioskMeta(key=CLOCK_FLOOR_KEY, value=at.astimezone(dt.UTC).isoformat()))
+        except SQLAlchemyError as exc:
+            log.error("cannot store the clock floor", extra={"error": type(exc).__name__})
+
+    def record(self, event: CardEvent) -> None:
+        """Queue ``event`` for the hub's audit log (a full outbox or a database error is logged, not raised)."""
+        body = {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(event).items()}
+        try:
+            with self._sessions.begin() as session:
+                outbox.enqueue(session, CARD_EVENT_KIND, body, capacity=self._capacity)
+        except (outbox.OutboxFull, SQLAlchemyError) as exc:
+            # A sign-in is not held up for want of room for its audit record; the log keeps the event.
+            log.error("card event not queued for the hub", extra={"event": event.event, "error": type(exc).__name__})

@@ -1,0 +1,91 @@
+"""The e-ID trust material a kiosk holds: issuers' CA certificates, their revocation lists, the staff list.
+
+It arrives in the replicated "trust" set (hub/sets/content.py writes it) and is read from the kiosk's last good
+copy, so sign-in works with the hub unreachable. The set's ``eid`` part holds PEM certificates (roots and
+intermediates of every accepted e-ID issuer) and PEM CRLs; its ``staff`` part is a document the hub signs
+(`protocol.signed`, purpose `STAFF_LIST_PURPOSE`) that maps employee ids to roles. Malformed parts are left
+out and logged: the kiosk then refuses the cards they would have vouched for (fail closed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography import x509
+
+from protocol.chain import split_anchors
+from protocol.eid import STAFF_LIST_PURPOSE
+from protocol.signed import SignatureRefused, verify_document
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EidTrust:
+    """Trust anchors, intermediates and CRLs for e-ID cards, and the verified staff roles by employee id."""
+
+    roots: tuple[x509.Certificate, ...] = ()
+    intermediates: tuple[x509.Certificate, ...] = ()
+    crls: tuple[x509.CertificateRevocationList, ...] = ()
+    staff_roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        """True when the kiosk has no e-ID issuer to trust (no set yet, or the set names none)."""
+        return not self.roots
+
+
+def _certificates(pems: Any) -> tuple[x509.Certificate, ...]:
+    if not isinstance(pems, list):
+        return ()
+    certificates = []
+    for text in pems:
+        try:
+            certificates.extend(x509.load_pem_x509_certificates(str(text).encode("ascii")))
+        except (ValueError, UnicodeEncodeError):
+            log.warning("trust set: an e-ID CA certificate cannot be read; it is left out")
+    return tuple(certificates)
+
+
+def _crls(pems: Any) -> tuple[x509.CertificateRevocationList, ...]:
+    if not isinstance(pems, list):
+        return ()
+    crls = []
+    for text in pems:
+        try:
+            crls.append(x509.load_pem_x509_crl(str(text).encode("ascii")))
+        except (ValueError, UnicodeEncodeError):
+            log.warning("trust set: a revocation list cannot be read; it is left out")
+    return tuple(crls)
+
+
+def _staff(document: Any, device_ca: Sequence[x509.Certificate], now: dt.datetime) -> dict[str, tuple[str, ...]]:
+    if document is None:
+        return {}
+    try:
+        content = verify_document(document, STAFF_LIST_PURPOSE, device_ca, now=now)
+        members = content["members"]
+        roles = {str(employee): tuple(str(role) for role in held) for employee, held in dict(members).items()}
+    except SignatureRefused as exc:
+        log.warning("trust set: the staff list is refused; no staff card is accepted", extra={"reason": str(exc)})
+        return {}
+    except (KeyError, TypeError, ValueError):
+        log.warning("trust set: the staff list is malformed; no staff card is accepted")
+        return {}
+    return roles
+
+
+def trust_from_set(
+    content: Mapping[str, Any] | None, device_ca: Sequence[x509.Certificate], now: dt.datetime
+) -> EidTrust:
+    """The e-ID trust in a trust set's content (None: the kiosk has no copy yet, so nothing is trusted)."""
+    if content is None:
+        return EidTrust()
+    eid = content.get("eid") if isinstance(content.get("eid"), dict) else {}
+    roots, intermediates = split_anchors(_certificates(eid.get("certificates")))
+    roles = _staff(content.get("staff"), device_ca, now)
+    return EidTrust(tuple(roots), tuple(intermediates), _crls(eid.get("crls")), roles)

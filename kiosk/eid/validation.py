@@ -1,0 +1,122 @@
+"""Is this card's certificate one the kiosk may accept, right now and offline? (SEC-01, SEC-15)
+
+The order of checks gives each failure its own reason: the kiosk's clock first (a clock set back would make an
+expired certificate or an old revocation list look current), then the certificate's own validity, the path to
+a trust anchor, key usage, and revocation of every certificate on the path below the anchor — hard-fail: a
+missing list, or one past its next update plus the configured grace, refuses the card (a soft-fail checker would
+accept any card while the list is missing). Last, the subject must name a resident or a staff member.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import logging
+from dataclasses import dataclass
+
+from cryptography import x509
+
+from kiosk.eid.refusal import Reason, Refused
+from kiosk.eid.trust import EidTrust
+from protocol.chain import ChainError, verify_chain
+from protocol.eid import CardHolder, NotAnEid, card_holder
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class ValidationPolicy:
+    """How much a revocation list may be overdue, and how much clock skew is tolerated."""
+
+    crl_grace: dt.timedelta = dt.timedelta(hours=24)
+    clock_skew: dt.timedelta = DEFAULT_CLOCK_SKEW
+
+
+@dataclass(frozen=True)
+class ValidCertificate:
+    """A certificate that passed every check, the path it chains by, and the holder it names."""
+
+    certificate: x509.Certificate
+    chain: tuple[x509.Certificate, ...]
+    holder: CardHolder
+
+
+def _load(der: bytes) -> x509.Certificate:
+    try:
+        return x509.load_der_x509_certificate(der)
+    except ValueError:
+        raise Refused(Reason.NOT_AN_EID, "the card's certificate is not DER X.509") from None
+
+
+def _check_clock(trust: EidTrust, now: dt.datetime, floor: dt.datetime | None, policy: ValidationPolicy) -> None:
+    if floor is not None and now < floor - policy.clock_skew:
+        raise Refused(Reason.CLOCK_BEHIND, "the clock is before the last known good time")
+    for crl in trust.crls:
+        if now < crl.last_update_utc - policy.clock_skew:
+            raise Refused(Reason.CLOCK_BEHIND, "the clock is before a revocation list was issued")
+
+
+def _check_key_usage(certificate: x509.Certificate) -> None:
+    try:
+        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        raise Refused(Reason.NOT_AN_EID, "the certificate has no key usage") from None
+    if not usage.digital_signature:
+        raise Refused(Reason.NOT_AN_EID, "the certificate's key may not sign")
+
+
+def _crl_for(trust: EidTrust, issuer: x509.Certificate) -> x509.CertificateRevocationList | None:
+    """The newest list signed by ``issuer`` among those the kiosk holds."""
+    lists = [crl for crl in trust.crls if crl.issuer == issuer.subject and crl.is_signature_valid(issuer.public_key())]
+    return max(lists, key=lambda crl: crl.last_update_utc, default=None)
+
+
+def _check_revocation(
+    chain: list[x509.Certificate], trust: EidTrust, now: dt.datetime, policy: ValidationPolicy
+) -> None:
+    for certificate, issuer in itertools.pairwise(chain):
+        crl = _crl_for(trust, issuer)
+        if crl is None:
+            raise Refused(Reason.NO_TRUST_LIST, "no revocation list for an issuer on the path")
+        next_update = crl.next_update_utc
+        if next_update is None or now > next_update + policy.crl_grace:
+            raise Refused(Reason.STALE_TRUST_LIST, "the revocation list is past its next update and the grace")
+        if crl.get_revoked_certificate_by_serial_number(certificate.serial_number) is not None:
+            raise Refused(Reason.REVOKED, "the certificate is on its issuer's revocation list")
+
+
+def validate_certificate(
+    der: bytes,
+    trust: EidTrust,
+    now: dt.datetime,
+    *,
+    clock_floor: dt.datetime | None = None,
+    policy: ValidationPolicy | None = None,
+) -> ValidCertificate:
+    """Check a card's certificate at ``now`` against ``trust``; `Refused` with the reason if it fails.
+
+    ``clock_floor`` is the latest time the kiosk knows has passed (a fetched trust set, an earlier sign-in):
+    a clock behind it cannot be trusted to judge validity.
+    """
+    policy = policy or ValidationPolicy()
+    certificate = _load(der)
+    if trust.empty:
+        raise Refused(Reason.NO_TRUST_LIST, "the kiosk holds no e-ID trust anchors")
+    _check_clock(trust, now, clock_floor, policy)
+    if now > certificate.not_valid_after_utc:
+        raise Refused(Reason.EXPIRED, "the certificate's validity has ended")
+    if now < certificate.not_valid_before_utc:
+        raise Refused(Reason.NOT_YET_VALID, "the certificate's validity has not begun")
+    try:
+        chain = verify_chain(certificate, trust.roots, trust.intermediates, now)
+    except ChainError as exc:
+        raise Refused(Reason.UNKNOWN_ISSUER, str(exc)[:200]) from None
+    _check_key_usage(certificate)
+    _check_revocation(chain, trust, now, policy)
+    try:
+        holder = card_holder(certificate)
+    except NotAnEid as exc:
+        raise Refused(Reason.NOT_AN_EID, str(exc)) from None
+    return ValidCertificate(certificate, tuple(chain), holder)
