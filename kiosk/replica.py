@@ -268,6 +268,12 @@ def resync(engine: Engine, settings: KioskSettings) -> list[FetchResult]:
     return results
 
 
+def current_sha256(engine: Engine, name: str) -> str | None:
+    """The SHA-256 of the kiosk's copy of set ``name`` (None: no copy), without reading the body."""
+    with make_session_factory(engine)() as session:
+        return session.scalar(select(ReplicaRow.sha256).where(ReplicaRow.name == name, ReplicaRow.body.is_not(None)))
+
+
 def current(engine: Engine, name: str) -> ReplicaSet | None:
     """The kiosk's last good copy of set ``name``, or None if it has none yet."""
     with make_session_factory(engine)() as session:

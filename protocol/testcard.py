@@ -78,6 +78,7 @@ def write_test_card(path: Path, card: CardFile) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # O_CREAT's mode does not apply to a leftover temporary file that already exists
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         json.dump(document, out, indent=2)
         out.write("\n")
@@ -97,7 +98,7 @@ def read_test_card(path: Path) -> CardFile:
     try:
         document = json.loads(raw)
         if document.get("format") != FORMAT or document.get("version") != VERSION:
-            raise CardFileError(f"{path} is not a version {VERSION} {FORMAT} file")
+            raise CardFileError(f"test card {path} is not a version {VERSION} {FORMAT} file")
         card = CardFile(
             label=str(document["label"]),
             pin=str(document["pin"]),
@@ -107,8 +108,11 @@ def read_test_card(path: Path) -> CardFile:
         )
         card.private_key()
         card.certificate()
-    except CardFileError:
-        raise
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except CardFileError as exc:
+        if str(exc).startswith(f"test card {path} "):
+            raise
+        raise CardFileError(f"test card {path}: {exc}") from None  # the card's own rules, with the file named
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        # RecursionError: json refuses deeply nested arrays that way, and a hostile file is still just malformed
         raise CardFileError(f"test card {path} is malformed ({type(exc).__name__})") from None
     return card

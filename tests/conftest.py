@@ -102,3 +102,27 @@ def mqtt_client(mosquitto: MosquittoBroker) -> Iterator[Callable[..., MqttTestCl
     finally:
         for test_client in clients:
             test_client.close()
+
+
+@pytest.fixture(scope="session")
+def private_pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A private pcscd with two virtual readers (vpcd) for the whole session; this process's PC/SC calls go to it.
+
+    libpcsclite reads ``PCSCLITE_CSOCK_NAME`` once per process, so it is set here, before any test talks PC/SC.
+    """
+    import os
+
+    from tests.support.pcsc import PcscdProcess
+    from tinget.pcscd import SOCKET_ENV
+
+    process = PcscdProcess(tmp_path_factory.mktemp("pcscd")).start()
+    previous = os.environ.get(SOCKET_ENV)
+    os.environ[SOCKET_ENV] = str(process.pcscd.socket_path)
+    try:
+        yield process
+    finally:
+        process.stop()
+        if previous is None:
+            os.environ.pop(SOCKET_ENV, None)
+        else:
+            os.environ[SOCKET_ENV] = previous

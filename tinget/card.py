@@ -72,7 +72,7 @@ def virtual_reader(root: Path) -> Iterator[RunningReader]:
 def opensc_check(card_file: Path, work: Path) -> list[tuple[str, bool, str]]:
     """Insert the card in a virtual reader and run OpenSC against it: (step, passed, output) per step."""
     from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec, utils
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
     from kiosk.card.emulator import VirtualCard
     from kiosk.card.model import model_from_file
@@ -109,10 +109,10 @@ def opensc_check(card_file: Path, work: Path) -> list[tuple[str, bool, str]]:
                     if isinstance(public_key, ec.EllipticCurvePublicKey):
                         der = utils.encode_dss_signature(int.from_bytes(raw[:32]), int.from_bytes(raw[32:]))
                         public_key.verify(der, message.read_bytes(), ec.ECDSA(hashes.SHA256()))
+                    elif isinstance(public_key, rsa.RSAPublicKey):
+                        public_key.verify(raw, message.read_bytes(), padding.PKCS1v15(), hashes.SHA256())
                     else:
-                        from cryptography.hazmat.primitives.asymmetric import padding
-
-                        public_key.verify(raw, message.read_bytes(), padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr]
+                        raise ValueError("the card's key is neither EC nor RSA")
                     verified, detail = True, detail + "signature verified with the card's certificate\n"
                 except Exception as exc:  # any failure to verify is the check's answer, not a crash
                     detail += f"signature does not verify: {type(exc).__name__}\n"

@@ -135,6 +135,11 @@ class DemoPlan:
         return self.root / "demo-password"
 
     @property
+    def hub_stopped_file(self) -> Path:
+        """While this file exists, the running demo keeps the hub (broker, web, ingest, device API) stopped."""
+        return self.root / "hub-stopped"
+
+    @property
     def eid_ca(self) -> Path:
         return self.root / "eid"
 
@@ -362,11 +367,34 @@ def banner(p: DemoPlan) -> str:
         f'  Testkort (PIN {DEMO_PIN}):  välj i rutan "Demo: testkort" på kioskskärmen',
         *(f"    – {card.label}" for card in DEMO_CARDS),
         "",
+        "  Stoppa hubben:          .venv/bin/tinget demo hub stop   (kioskerna fortsätter; hub start startar den)",
         f"  Loggar:                 {p.logs}/",
         "  Stoppa allt:            Ctrl-C",
         "",
     ]
     return "\n".join(lines)
+
+
+HUB_PROCESSES = ("mosquitto", "hub-web", "hub-ingest", "hub-device-api")
+
+
+def _follow_hub_switch(p: DemoPlan, sup: Supervisor, running: bool) -> bool:
+    """Stop or start the hub's processes when `tinget demo hub stop|start` asks; whether the hub runs now."""
+    wanted = not p.hub_stopped_file.exists()
+    if wanted == running:
+        return running
+    if not wanted:
+        for name in reversed(HUB_PROCESSES):
+            sup.stop_one(name)
+        click.echo("• Hubben är stoppad: kioskerna arbetar vidare utan den (tinget demo hub start startar den)")
+        return False
+    ports = {"mosquitto": p.broker_port, "hub-web": p.hub_port, "hub-device-api": p.device_api_port}
+    for name in HUB_PROCESSES:
+        sup.start_again(name)
+        if name in ports:
+            wait_for_port(ports[name], time.monotonic() + READY_TIMEOUT_SECONDS)
+    click.echo("• Hubben är igång igen: kioskerna skickar det de har sparat")
+    return True
 
 
 def _tail(path: Path, lines: int = 15) -> str:
@@ -410,7 +438,9 @@ def run(p: DemoPlan, *, once: bool = False) -> int:
         click.echo(banner(p))
         if once:
             return 0
+        hub_running = True
         while stopping["signal"] is None:
+            hub_running = _follow_hub_switch(p, sup, hub_running)
             dead = sup.first_dead()
             if dead is not None:
                 click.echo(
@@ -446,6 +476,7 @@ def demo(ctx: click.Context, root: Path, hub_port: int, once: bool) -> None:
 
     configure_logging("warning")
     p = plan(root, hub_port)
+    p.hub_stopped_file.unlink(missing_ok=True)  # a new demo starts with the hub running
     click.echo(f"Förbereder demot i {p.root} …")
     prepare(p)
     sys.exit(run(p, once=once))
@@ -458,6 +489,29 @@ def code(root: Path) -> None:
     if not (root / "hub.toml").exists():
         raise click.ClickException(f"there is no demo in {root}; start it with `make demo` first")
     click.echo(_run_cli(["hub", "user", "code", DEMO_USERNAME, "--config", str(root / "hub.toml")]).strip())
+
+
+@demo.group("hub")
+def hub_switch() -> None:
+    """Stop or start the demo's hub while the kiosks keep running (to show them working offline)."""
+
+
+@hub_switch.command("stop")
+@click.pass_obj
+def hub_stop(root: Path) -> None:
+    """Stop the hub (broker, web, ingest, device API) of the running demo: the kiosks carry on offline."""
+    if not (root / "hub.toml").exists():
+        raise click.ClickException(f"there is no demo in {root}; start it with `make demo` first")
+    (root / "hub-stopped").touch()
+    click.echo("Hubben stoppas; kioskerna arbetar vidare. Starta den igen med: tinget demo hub start")
+
+
+@hub_switch.command("start")
+@click.pass_obj
+def hub_start(root: Path) -> None:
+    """Start the demo's hub again: the kiosks reconnect and send what they kept meanwhile."""
+    (root / "hub-stopped").unlink(missing_ok=True)
+    click.echo("Hubben startas igen.")
 
 
 @demo.command("reset")

@@ -71,17 +71,37 @@ class Supervisor:
         return child
 
     def first_dead(self) -> Child | None:
-        """The first child that has exited, if any."""
+        """The first child that has exited, if any (one stopped on purpose with `stop_one` does not count)."""
         for child in self.children:
             if child.process is not None and child.process.poll() is not None:
                 return child
         return None
 
+    def stop_one(self, name: str) -> None:
+        """Stop the child called ``name`` on purpose (SIGTERM, then SIGKILL); `start_again` brings it back."""
+        for child in self.children:
+            if child.name == name and child.process is not None:
+                self._signal(child, signal.SIGTERM)
+                try:
+                    child.process.wait(timeout=STOP_GRACE_SECONDS)
+                except subprocess.TimeoutExpired:
+                    self._signal(child, signal.SIGKILL)
+                    child.process.wait()
+                self._signal(child, signal.SIGKILL)  # what it left in its group
+                child.process = None
+
+    def start_again(self, name: str) -> Child:
+        """Start the child called ``name`` again after `stop_one`, with the same command and log."""
+        child = next(child for child in self.children if child.name == name)
+        self.children.remove(child)
+        return self.start(child)
+
     def stop(self) -> None:
         """Stop the children in reverse start order (the broker last), each with SIGTERM, then SIGKILL if need be."""
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         for child in reversed(self.children):
-            assert child.process is not None
+            if child.process is None:
+                continue  # stopped on purpose earlier
             self._signal(child, signal.SIGTERM)
             try:
                 child.process.wait(timeout=max(0.5, deadline - time.monotonic()))

@@ -26,13 +26,14 @@ def record_card_event(session: Session, action: ActionContext) -> None:
     if set(body) != {"event", "reason", "holder_kind", "roles"}:
         raise ActionRefused("a card event has exactly the fields event, reason, holder_kind and roles")
     event, reason, kind, roles = body["event"], body["reason"], body["holder_kind"], body["roles"]
-    if event not in EVENTS:
-        raise ActionRefused(f"unknown card event {str(event)[:40]!r}")
-    if reason is not None and reason not in REASONS:
-        raise ActionRefused(f"unknown refusal reason {str(reason)[:40]!r}")
-    if kind is not None and kind not in HOLDER_KINDS:
+    # Type checks first: a list or an object cannot be looked up in a set, and must be refused, not crash (SEC-19).
+    if not isinstance(event, str) or event not in EVENTS:
+        raise ActionRefused("unknown card event (the value is not repeated here: it may be anything)")
+    if reason is not None and (not isinstance(reason, str) or reason not in REASONS):
+        raise ActionRefused("unknown refusal reason (the value is not repeated here: it may be anything)")
+    if kind is not None and (not isinstance(kind, str) or kind not in HOLDER_KINDS):
         raise ActionRefused("holder_kind must be resident, staff or null")
-    if not isinstance(roles, list) or not set(roles) <= ROLES:
+    if not isinstance(roles, list) or not all(isinstance(role, str) and role in ROLES for role in roles):
         raise ActionRefused("roles must be a list of known staff roles")
     details = {"reason": reason, "holder_kind": kind, "roles": sorted(roles), "msg_id": action.msg_id}
     audit.record(

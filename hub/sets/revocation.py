@@ -5,7 +5,7 @@ plain HTTP: a list is signed, so what matters is the signature, not the transpor
 configured address, accepts a list only if one of the CA certificates in ``eid_ca_file`` signed it and it is not
 older than the one already held, and replaces the file for that issuer atomically. A failure keeps the old file
 and is reported; kiosks keep using the last good list until it is past its next update plus their grace.
-`tinget hub eid refresh` runs it and then publishes the sets (a systemd timer does so every hour).
+`tinget hub sets refresh-crls` runs it and then publishes the sets (a systemd timer does so every hour).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -43,7 +44,7 @@ def _download(url: str, timeout: float) -> bytes:
     request = urllib.request.Request(url, headers={"User-Agent": "tinget-hub"})  # noqa: S310  # scheme checked
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # scheme checked above
-            body = response.read(MAX_CRL_BYTES + 1)
+            body: bytes = response.read(MAX_CRL_BYTES + 1)
     except (urllib.error.URLError, OSError) as exc:
         raise TrustError(f"cannot fetch {url}: {exc}") from None
     if len(body) > MAX_CRL_BYTES:
@@ -58,9 +59,13 @@ def _parse(raw: bytes, url: str) -> x509.CertificateRevocationList:
         raise TrustError(f"{url} did not return an X.509 CRL") from None
 
 
+def _key(certificate: x509.Certificate) -> Any:
+    return certificate.public_key()  # a CA's key: one of the kinds a CRL can be signed with
+
+
 def _issuer(crl: x509.CertificateRevocationList, authorities: Sequence[x509.Certificate]) -> x509.Certificate | None:
     for authority in authorities:
-        if authority.subject == crl.issuer and crl.is_signature_valid(authority.public_key()):
+        if authority.subject == crl.issuer and crl.is_signature_valid(_key(authority)):
             return authority
     return None
 
@@ -75,7 +80,16 @@ def _newer(candidate: x509.CertificateRevocationList, path: Path) -> bool:
         held = _parse(path.read_bytes(), str(path))
     except (OSError, TrustError):
         return True  # nothing (readable) held: anything signed is better
-    return candidate.last_update_utc > held.last_update_utc
+    if candidate.last_update_utc != held.last_update_utc:
+        return candidate.last_update_utc > held.last_update_utc
+    return _crl_number(candidate) > _crl_number(held)  # re-signed within the same second: the number decides
+
+
+def _crl_number(crl: x509.CertificateRevocationList) -> int:
+    try:
+        return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+    except x509.ExtensionNotFound:
+        return -1
 
 
 def _store(path: Path, crl: x509.CertificateRevocationList) -> None:

@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 ATR = bytes.fromhex("3B8880010000000000000000")
 CONTROL_POWER_OFF, CONTROL_POWER_ON, CONTROL_RESET, CONTROL_ATR = 0, 1, 2, 4
 CONNECT_TIMEOUT_SECONDS = 10.0
+# pcscd polls a virtual reader a few times a second: a card put in sooner than this after the last one came out
+# of the same reader could be taken for the old one, reset. A hand needs that long anyway.
+SWAP_SECONDS = 1.0
+_pulled_at: dict[tuple[str, int], float] = {}  # (host, port) → when a card last came out of that reader
 MAX_MESSAGE = 65_535
 
 
@@ -39,6 +43,10 @@ class VirtualCard:
         self._socket: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        # Tests: after this many APDUs in one insertion, the card is pulled (the connection closed) right after
+        # answering, as a hand pulling the card mid-flow would (SEC-10). None: never.
+        self.pull_after_apdus: int | None = None
+        self.apdus = 0
 
     @property
     def inserted(self) -> bool:
@@ -50,6 +58,9 @@ class VirtualCard:
         with self._lock:
             if self.inserted:
                 return
+            since = time.monotonic() - _pulled_at.get((self.host, self.port), float("-inf"))
+            if since < SWAP_SECONDS:
+                time.sleep(SWAP_SECONDS - since)
             deadline = time.monotonic() + timeout
             while True:
                 try:
@@ -62,6 +73,7 @@ class VirtualCard:
             sock.settimeout(None)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.model.insert()
+            self.apdus = 0
             self._socket = sock
             self._thread = threading.Thread(
                 target=self._serve, args=(sock,), name=f"vpcd-card-{self.port}", daemon=True
@@ -79,6 +91,7 @@ class VirtualCard:
             sock.close()
         if thread is not None:
             thread.join(timeout=5)
+            _pulled_at[(self.host, self.port)] = time.monotonic()
         self.model.remove()
 
     def _serve(self, sock: socket.socket) -> None:
@@ -88,6 +101,12 @@ class VirtualCard:
                 if message is None:
                     return
                 _send(sock, self._answer(message))
+                if len(message) > 1:
+                    self.apdus += 1
+                    if self.pull_after_apdus is not None and self.apdus >= self.pull_after_apdus:
+                        sock.shutdown(socket.SHUT_RDWR)  # pulled: vpcd sees the card gone
+                        _pulled_at[(self.host, self.port)] = time.monotonic()
+                        return
         except OSError:
             return  # pulled (our own shutdown) or pcscd went away: the card is out either way
 
@@ -116,6 +135,10 @@ def _receive(sock: socket.socket) -> bytes | None:
 def _read_exactly(sock: socket.socket, size: int) -> bytes | None:
     data = bytearray()
     while len(data) < size:
+        # vpcd writes the length and the APDU separately; ACK at once, or its Nagle waits for our delayed ACK
+        # (some 40 ms per APDU). Linux forgets QUICKACK after a while, so it is set before every read.
+        with contextlib.suppress(AttributeError, OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
         chunk = sock.recv(size - len(data))
         if not chunk:
             return None

@@ -48,6 +48,7 @@ class _PcscConnection:
             scard.SCARD_W_UNPOWERED_CARD,
             scard.SCARD_E_INVALID_HANDLE,
             scard.SCARD_E_PROTO_MISMATCH,  # pcscd powered the card up anew under us: it was swapped
+            scard.SCARD_E_NOT_TRANSACTED,  # the exchange broke off: a card pulled mid-APDU looks like this
         }
         self._gone = {
             scard.SCARD_E_NO_SERVICE,

@@ -33,6 +33,7 @@ from protocol.eid import HolderKind
 log = logging.getLogger(__name__)
 
 WATCH_SECONDS = 1.0  # the longest the watcher blocks in one look at the reader (also how fast it notices stop)
+VANISHED_PAUSE_SECONDS = 0.6  # after a card stopped answering, give pcscd (it polls) time to see it gone
 VANISHED_LIMIT = 3  # a card that "vanishes" this often in a row while the reader says it is in is unreadable
 SUBSCRIBER_QUEUE = 32  # states a slow subscriber may fall behind by before it only gets the newest
 
@@ -157,8 +158,8 @@ class CardService:
             if self._stop.is_set():
                 return
             if snapshot.status is ReaderStatus.PRESENT:
-                if snapshot.insertion != self._state.insertion:
-                    self._on_insert(reader, snapshot.insertion)
+                if snapshot.insertion != self._state.insertion and self._on_insert(reader, snapshot.insertion):
+                    self._stop.wait(VANISHED_PAUSE_SECONDS)
                 continue
             phase = {
                 ReaderStatus.NO_SERVICE: Phase.NO_SERVICE,
@@ -167,13 +168,18 @@ class CardService:
             }[snapshot.status]
             with self._lock:
                 self._vanished = 0
-                if self._session is not None:
+                if self._session is not None and phase is not Phase.WAITING:
+                    # The reader (or pcscd) went away under a card in use: worth an audit record for IT.
+                    log.warning("card reader lost during a visit", extra={"phase": str(self._state.phase)})
+                    self._record(CardEvent("signin-refused", str(Reason.READER_GONE), None))
+                elif self._session is not None:
                     log.info("card removed", extra={"phase": str(self._state.phase)})
                 self._drop_session()
                 if self._state.phase is not phase or self._state.insertion:
                     self._set(CardState(phase))
 
-    def _on_insert(self, reader: ReaderPort, insertion: int) -> None:
+    def _on_insert(self, reader: ReaderPort, insertion: int) -> bool:
+        """Open and read a new card; True when it stopped answering before it could be read."""
         with self._lock:
             self._drop_session()
             session = self._session = _Session(insertion)
@@ -191,15 +197,16 @@ class CardService:
                 if self._vanished >= VANISHED_LIMIT:
                     self._vanished = 0
                     self._refuse(insertion, Refused(Reason.UNREADABLE, "the card keeps dropping out"), None)
-                    return
+                    return False
                 self._card_vanished()
-                return
+                return True
             except Refused as refusal:
                 self._refuse(insertion, refusal, holder_kind=None)
-                return
+                return False
             self._vanished = 0
             log.info("card read; waiting for the PIN", extra={"holder_kind": str(session.pending.holder.kind)})
             self._set(CardState(Phase.PIN, insertion, tries_left=session.pending.tries_left))
+            return False
 
     def _refuse(self, insertion: int, refusal: Refused, holder_kind: str | None) -> None:
         log.warning("card refused", extra={"reason": str(refusal.reason), "detail": refusal.detail})

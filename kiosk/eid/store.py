@@ -54,12 +54,13 @@ class EidStore:
 
     def trust(self) -> EidTrust:
         """The e-ID trust in the kiosk's copy of the trust set (empty when it has none)."""
+        held = replica.current_sha256(self._engine, "trust")  # cheap: the body is decoded only when it changed
+        with self._lock:
+            if held is not None and self._cache is not None and self._cache[0] == held:
+                return self._cache[1]
         current = replica.current(self._engine, "trust")
         if current is None:
             return EidTrust()
-        with self._lock:
-            if self._cache is not None and self._cache[0] == current.sha256:
-                return self._cache[1]
         trust = trust_from_set(current.content, self._device_ca(), dt.datetime.now(dt.UTC))
         with self._lock:
             self._cache = (current.sha256, trust)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography import x509
 
@@ -22,6 +22,7 @@ from protocol.eid import STAFF_LIST_PURPOSE
 from protocol.signed import SignatureRefused, verify_document
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -39,28 +40,25 @@ class EidTrust:
         return not self.roots
 
 
-def _certificates(pems: Any) -> tuple[x509.Certificate, ...]:
+def _each_pem(pems: Any, load: Callable[[bytes], list[T]], what: str) -> tuple[T, ...]:
+    """Every object the PEM texts in ``pems`` hold; an unreadable one is left out (and logged)."""
     if not isinstance(pems, list):
         return ()
-    certificates = []
+    loaded: list[T] = []
     for text in pems:
         try:
-            certificates.extend(x509.load_pem_x509_certificates(str(text).encode("ascii")))
+            loaded.extend(load(str(text).encode("ascii")))
         except (ValueError, UnicodeEncodeError):
-            log.warning("trust set: an e-ID CA certificate cannot be read; it is left out")
-    return tuple(certificates)
+            log.warning("trust set: an entry cannot be read; it is left out", extra={"what": what})
+    return tuple(loaded)
+
+
+def _certificates(pems: Any) -> tuple[x509.Certificate, ...]:
+    return _each_pem(pems, x509.load_pem_x509_certificates, "e-ID CA certificate")
 
 
 def _crls(pems: Any) -> tuple[x509.CertificateRevocationList, ...]:
-    if not isinstance(pems, list):
-        return ()
-    crls = []
-    for text in pems:
-        try:
-            crls.append(x509.load_pem_x509_crl(str(text).encode("ascii")))
-        except (ValueError, UnicodeEncodeError):
-            log.warning("trust set: a revocation list cannot be read; it is left out")
-    return tuple(crls)
+    return _each_pem(pems, lambda data: [x509.load_pem_x509_crl(data)], "revocation list")
 
 
 def _staff(document: Any, device_ca: Sequence[x509.Certificate], now: dt.datetime) -> dict[str, tuple[str, ...]]:
@@ -85,7 +83,8 @@ def trust_from_set(
     """The e-ID trust in a trust set's content (None: the kiosk has no copy yet, so nothing is trusted)."""
     if content is None:
         return EidTrust()
-    eid = content.get("eid") if isinstance(content.get("eid"), dict) else {}
+    found = content.get("eid")
+    eid: dict[str, Any] = found if isinstance(found, dict) else {}
     roots, intermediates = split_anchors(_certificates(eid.get("certificates")))
     roles = _staff(content.get("staff"), device_ca, now)
     return EidTrust(tuple(roots), tuple(intermediates), _crls(eid.get("crls")), roles)

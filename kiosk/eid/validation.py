@@ -13,6 +13,7 @@ import datetime as dt
 import itertools
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography import x509
 
@@ -67,9 +68,13 @@ def _check_key_usage(certificate: x509.Certificate) -> None:
         raise Refused(Reason.NOT_AN_EID, "the certificate's key may not sign")
 
 
+def _key(certificate: x509.Certificate) -> Any:
+    return certificate.public_key()  # a CA's key: one of the kinds a CRL can be signed with
+
+
 def _crl_for(trust: EidTrust, issuer: x509.Certificate) -> x509.CertificateRevocationList | None:
     """The newest list signed by ``issuer`` among those the kiosk holds."""
-    lists = [crl for crl in trust.crls if crl.issuer == issuer.subject and crl.is_signature_valid(issuer.public_key())]
+    lists = [crl for crl in trust.crls if crl.issuer == issuer.subject and crl.is_signature_valid(_key(issuer))]
     return max(lists, key=lambda crl: crl.last_update_utc, default=None)
 
 

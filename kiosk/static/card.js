@@ -34,6 +34,9 @@
 
   function onState(state) {
     var card = String(state.card);
+    // The PIN form is on its way: its answer moves the page (and carries the signed-in visit's cookie). Moving
+    // now would make the browser drop that answer, so nothing happens here until it arrives.
+    if (body.dataset.submitting === "true") { return; }
     if (SIGNIN.indexOf(state.state) >= 0) {
       if (page !== "signin" || card !== renderedCard || state.state !== renderedState) {
         go(body.dataset.signinUrl);

@@ -19,6 +19,7 @@
     field.focus();
   });
   form.addEventListener("submit", function () {
+    document.body.dataset.submitting = "true";   // card.js leaves the page alone until the answer arrives
     form.querySelectorAll("button").forEach(function (button) { button.disabled = true; });
   });
   field.focus();

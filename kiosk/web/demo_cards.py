@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +24,6 @@ from protocol.testcard import CardFileError, read_test_card
 log = logging.getLogger(__name__)
 bp = Blueprint("demo_cards", __name__)
 EXTENSION_KEY = "tinget.demo_cards"
-SWAP_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -62,11 +60,7 @@ class DemoCardSlot:
         if card is None:
             raise KeyError(slug)
         with self._lock:
-            if self.inserted is not None:
-                self._pull()
-                # A hand needs a moment to swap cards; so does pcscd, which polls the virtual reader a few times a
-                # second and would otherwise take the new card for the old one, reset.
-                time.sleep(SWAP_SECONDS)
+            self._pull()  # the emulator waits a moment before the next card goes into the same reader
             virtual = self._cards.get(slug)
             if virtual is None:
                 virtual = self._cards[slug] = VirtualCard(model_from_file(read_test_card(card.path)), self.port)

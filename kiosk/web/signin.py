@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import select
+import socket
 import time
 from collections.abc import Iterator
 
@@ -29,7 +31,8 @@ log = logging.getLogger(__name__)
 bp = Blueprint("signin", __name__)
 
 PIN_ERROR_KEY = "pin_error"
-STREAM_KEEPALIVE_SECONDS = 5.0  # a comment line this often, so a closed page frees its thread within seconds
+STREAM_POLL_SECONDS = 0.5  # how often an idle stream checks whether its page is still open
+STREAM_KEEPALIVE_SECONDS = 5.0  # a comment line this often (where the socket cannot be checked, a write notices)
 STREAM_MAX_SECONDS = 300.0  # then the stream ends and EventSource reconnects (no thread is held forever)
 
 # Each reason's title and text on the screen (SEC-01: every refusal has its own clear message).
@@ -126,22 +129,42 @@ def _card_context() -> dict[str, object]:
     return {"card_state": state, "visitor": current_visitor(), "card_public": state.public()}
 
 
+def _client_gone(sock: socket.socket | None) -> bool:
+    """True when the browser has closed the connection (a page left): its socket reads as end-of-file."""
+    if sock is None:
+        return False
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
+
+
 @bp.get("/card/events")
 def events() -> Response:
-    """Server-sent events: the card state now, then every change (no identity in them, only the phase)."""
+    """Server-sent events: the card state now, then every change (no identity in them, only the phase).
+
+    Each open page holds one of the UI's threads; a page that is left must give it back at once, so the stream
+    looks at its socket (gunicorn hands it over) twice a second and ends when the browser has closed it.
+    """
     service = runtime().card_service
+    sock = request.environ.get("gunicorn.socket")
 
     def stream() -> Iterator[str]:
         subscription = service.subscribe()
         ends = time.monotonic() + STREAM_MAX_SECONDS
+        quiet_since = time.monotonic()
         try:
             yield "retry: 1000\n\n"
-            while time.monotonic() < ends:
+            while time.monotonic() < ends and not _client_gone(sock):
                 try:
-                    state = subscription.get(timeout=STREAM_KEEPALIVE_SECONDS)
+                    state = subscription.get(timeout=STREAM_POLL_SECONDS)
                 except queue.Empty:
-                    yield ": keepalive\n\n"
+                    if time.monotonic() - quiet_since >= STREAM_KEEPALIVE_SECONDS:
+                        quiet_since = time.monotonic()
+                        yield ": keepalive\n\n"
                     continue
+                quiet_since = time.monotonic()
                 yield f"event: card\ndata: {json.dumps(state.public())}\n\n"
         finally:
             service.unsubscribe(subscription)
