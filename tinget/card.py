@@ -22,6 +22,7 @@ from pathlib import Path
 import click
 
 from tinget.pcscd import PcscdUnavailable, PrivatePcscd, free_port_pair
+from tinget.supervisor import stop_process_group
 
 OPENSC_PKCS11 = Path("/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so")
 TOOL_TIMEOUT_SECONDS = 60
@@ -60,13 +61,7 @@ def virtual_reader(root: Path) -> Iterator[RunningReader]:
             raise PcscdUnavailable(f"pcscd did not start; see {root / 'pcscd.log'}")
         yield RunningReader(pcscd, process)
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_process_group(process, 10.0)
 
 
 def opensc_check(card_file: Path, work: Path) -> list[tuple[str, bool, str]]:

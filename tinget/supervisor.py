@@ -46,6 +46,34 @@ class Child:
     process: subprocess.Popen[bytes] | None = None
 
 
+def _exited(pid: int) -> bool:
+    """Whether child ``pid`` has exited, without reaping it (a zombie keeps its pid and its group id)."""
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
+def stop_process_group(process: subprocess.Popen[bytes], grace: float) -> None:
+    """SIGTERM the process group ``process`` leads, SIGKILL it after ``grace`` seconds, and reap the leader.
+
+    What the leader left in its group (a gunicorn worker whose master died first) is killed while the leader is
+    still an unreaped zombie: only then is its group id certain to be ours. Killing a group after reaping its
+    leader could hit an unrelated group that was given the recycled id.
+    """
+    pid = process.pid
+    if process.returncode is not None:
+        return  # reaped already (poll() saw it die): its group id may belong to someone else by now
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while not _exited(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)  # the leader is dead or a zombie: the group is still ours
+    process.wait()
+
+
 class Supervisor:
     """Owns the children: `start` them in order, `watch` until one dies or we are told to stop, `stop` all."""
 
@@ -81,13 +109,7 @@ class Supervisor:
         """Stop the child called ``name`` on purpose (SIGTERM, then SIGKILL); `start_again` brings it back."""
         for child in self.children:
             if child.name == name and child.process is not None:
-                self._signal(child, signal.SIGTERM)
-                try:
-                    child.process.wait(timeout=STOP_GRACE_SECONDS)
-                except subprocess.TimeoutExpired:
-                    self._signal(child, signal.SIGKILL)
-                    child.process.wait()
-                self._signal(child, signal.SIGKILL)  # what it left in its group
+                stop_process_group(child.process, STOP_GRACE_SECONDS)
                 child.process = None
 
     def start_again(self, name: str) -> Child:
@@ -102,19 +124,4 @@ class Supervisor:
         for child in reversed(self.children):
             if child.process is None:
                 continue  # stopped on purpose earlier
-            self._signal(child, signal.SIGTERM)
-            try:
-                child.process.wait(timeout=max(0.5, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                self._signal(child, signal.SIGKILL)
-                child.process.wait()
-        # Anything a child left in its group (a gunicorn worker whose master died first) goes too.
-        for child in self.children:
-            self._signal(child, signal.SIGKILL)
-
-    @staticmethod
-    def _signal(child: Child, sig: signal.Signals) -> None:
-        if child.process is None:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(child.process.pid, sig)
+            stop_process_group(child.process, max(0.5, deadline - time.monotonic()))

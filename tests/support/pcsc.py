@@ -6,12 +6,11 @@ socket path; `PcscdProcess.restart` stops and starts it again on the same path (
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 from pathlib import Path
 
 from tinget.pcscd import PrivatePcscd, free_port_pair
+from tinget.supervisor import stop_process_group
 
 
 class PcscdProcess:
@@ -36,12 +35,7 @@ class PcscdProcess:
     def stop(self) -> None:
         if self.process is None:
             return
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        stop_process_group(self.process, 10.0)
         self.process = None
 
     def restart(self) -> None:
