@@ -349,7 +349,7 @@ def joined(pieces: Iterable[tuple[str, bool]]) -> str:
     return "".join(text for text, _hit in pieces)
 
 
-WINDOW = 1000
+WINDOW = 500
 """Matches ranked per search: the newest `WINDOW` matching documents are ranked by relevance, older ones are
 not (docs/decisions.md D42). A term matching half a million documents then costs the same as one matching a
 thousand; below `WINDOW` matches, the ranking is exact."""

@@ -56,7 +56,11 @@ class Handlers:
 
 def default_handlers() -> Handlers:
     """The handlers the ingest process runs with. Later issues add theirs here."""
-    return Handlers()
+    from hub.registry import requests as document_requests
+
+    handlers = Handlers()
+    handlers.register(document_requests.KIND, document_requests.handle_kiosk_request)
+    return handlers
 
 
 def unknown_kind_reason(kind: str) -> str:

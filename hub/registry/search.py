@@ -156,10 +156,12 @@ def find(session: Session, query: analysis.Query, filters: Filters, *, limit: in
         if params["q"] is None:
             return Found([], 0, False)
         where = " AND ".join(["tsv @@ to_tsquery('swedish', :q)", *conditions])
-        window = f"SELECT doc_id, tsv FROM registry_search WHERE {where} ORDER BY doc_id DESC LIMIT :window"
+        # Only ids in the window, then the window's vectors by key: a window of wide rows would carry every
+        # match's tsvector through the sort.
+        window = f"SELECT doc_id FROM registry_search WHERE {where} ORDER BY doc_id DESC LIMIT :window"
         page = (
-            f"SELECT w.doc_id FROM ({window}) AS w ORDER BY ts_rank(w.tsv, to_tsquery('swedish', :q)) DESC, "
-            "w.doc_id DESC LIMIT :limit OFFSET :offset"
+            f"SELECT s.doc_id FROM ({window}) AS w JOIN registry_search s ON s.doc_id = w.doc_id "
+            "ORDER BY ts_rank(s.tsv, to_tsquery('swedish', :q)) DESC, s.doc_id DESC LIMIT :limit OFFSET :offset"
         )
         count = f"SELECT count(*) FROM (SELECT 1 FROM registry_search WHERE {where} LIMIT :window + 1) AS w"
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from hub.db import make_session_factory, unit_of_work
 from hub.sets import announce as announcer
@@ -12,10 +13,17 @@ from hub.sets.trust import read_trust
 from hub.settings import HubSettings
 
 
-def build_bodies(settings: HubSettings) -> dict[str, bytes]:
-    """The canonical bytes every set would have now; `hub.sets.trust.TrustError` if a PKI file is unreadable."""
+def build_bodies(settings: HubSettings, session: Session | None = None) -> dict[str, bytes]:
+    """The canonical bytes every set would have now; `hub.sets.trust.TrustError` if a PKI file is unreadable.
+
+    With a ``session``, the catalogue is the registry's (`hub.registry.catalogue.manifest`)."""
     trust = read_trust(settings.device_api_ca_file, settings.device_api_revoked_file)
-    return encode_all(build_documents(trust))
+    documents = build_documents(trust)
+    if session is not None:
+        from hub.registry.catalogue import manifest
+
+        documents["catalogue"] = manifest(session, settings.public_url)
+    return encode_all(documents)
 
 
 def publish_sets(settings: HubSettings, engine: Engine, *, actor: str, announce: bool = True) -> list[PublishedSet]:
@@ -27,9 +35,8 @@ def publish_sets(settings: HubSettings, engine: Engine, *, actor: str, announce:
     """
     if announce:
         announcer.credentials(settings)  # a configuration error is found before anything is stored
-    bodies = build_bodies(settings)
     with unit_of_work(make_session_factory(engine)) as session:
-        published = publish(session, bodies, actor=actor)
+        published = publish(session, build_bodies(settings, session), actor=actor)
     if announce:
         announcer.announce(settings, [announcement(item) for item in published])
     return published
