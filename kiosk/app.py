@@ -18,6 +18,7 @@ from kiosk.web import (
     errors,
     health,
     preferences,
+    records,
     security,
     start,
     visit,
@@ -76,6 +77,7 @@ def create_app(settings: KioskSettings | None = None) -> Flask:
     app.register_blueprint(preferences.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(capacity.bp)  # the "outbox full" banner and page
+    app.register_blueprint(records.bp)  # public documents, the notice board, document requests
     errors.register_error_pages(app)
     security.register_security_headers(app)
     app.context_processor(lambda: _template_context(settings))

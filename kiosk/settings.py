@@ -48,6 +48,8 @@ class KioskSettings:
     sync_max_inflight: int = 10  # batches published and not yet acked by the hub, at once
     sync_ack_timeout_seconds: float = 10.0  # a batch not acked within this is sent again ...
     sync_backoff_max_seconds: float = 60.0  # ... waiting twice as long each time, up to this (with jitter)
+    # The public records (kiosk/records/): the files the kiosk keeps for viewing offline, at most this many bytes.
+    records_cache_bytes: int = 2 * 1024**3
     secret_key_file: Path | None = None
     demo_mode: bool = False
     log_level: str = "info"
@@ -76,6 +78,8 @@ class KioskSettings:
             raise ConfigError(
                 f"default_language {self.default_language!r} is not one of languages {list(self.languages)}"
             )
+        if self.records_cache_bytes < 0:
+            raise ConfigError(f"records_cache_bytes must not be negative, got {self.records_cache_bytes}")
         if self.heartbeat_seconds < 1:
             raise ConfigError(f"heartbeat_seconds must be positive, got {self.heartbeat_seconds}")
         self._check_sync()

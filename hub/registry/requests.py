@@ -9,8 +9,6 @@ request arrives as an action of kind ``document-request`` through the outbox and
 from __future__ import annotations
 
 import datetime as dt
-import re
-import secrets
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,19 +18,10 @@ from hub.db import utcnow
 from hub.ingest.handlers import ActionContext, ActionRefused
 from hub.registry.models import Document, DocumentRequest
 from hub.registry.rules import OPEN_REQUEST_STATUSES, RegistryError, RequestStatus, request_deadline
+from protocol.records import BODY_KEYS, DOCUMENT_REQUEST, MAX_CONTACT, MAX_DESCRIPTION, REFERENCE, new_reference
 from protocol.search import clean_text
 
-KIND = "document-request"
-REFERENCE = re.compile(r"[A-Z0-9]{4}-[A-Z0-9]{4}")
-_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: read aloud over the phone
-MAX_DESCRIPTION = 2000
-MAX_CONTACT = 300
-
-
-def new_reference() -> str:
-    """A reference the asker is shown, like ``K7QM-4XTA``."""
-    code = "".join(secrets.choice(_ALPHABET) for _ in range(8))
-    return f"{code[:4]}-{code[4:]}"
+KIND = DOCUMENT_REQUEST
 
 
 def create_request(
@@ -136,8 +125,7 @@ def recent_requests(session: Session, limit: int = 50) -> list[DocumentRequest]:
 def handle_kiosk_request(session: Session, context: ActionContext) -> None:
     """Ingest handler for ``document-request`` actions from kiosks; refuses a malformed one with the reason."""
     body = context.body
-    allowed = {"reference", "document_id", "case_number", "description", "contact"}
-    if not set(body) <= allowed or not isinstance(body.get("reference"), str):
+    if not set(body) <= BODY_KEYS or not isinstance(body.get("reference"), str):
         raise ActionRefused(
             "a document request has reference, and optionally document_id, case_number, description and contact"
         )
