@@ -84,10 +84,12 @@ def read_chunk(body: bytes, number: int) -> list[dict[str, Any]]:
 
 
 def _remove_chunk(session: Session, number: int) -> None:
-    ids = list(session.scalars(select(DocumentRow.id).where(DocumentRow.chunk == number)))
-    for start in range(0, len(ids), 500):
-        part = ids[start : start + 500]
-        session.execute(text(f"DELETE FROM catalogue_search WHERE rowid IN ({','.join(map(str, part))})"))  # noqa: S608 - ints
+    # A write first: a transaction that reads and then writes fails at once (SQLITE_BUSY) if the UI or the
+    # agent committed in between, instead of waiting for the lock (see kiosk/outbox.py).
+    session.execute(
+        text("DELETE FROM catalogue_search WHERE rowid IN (SELECT id FROM catalogue_documents WHERE chunk = :n)"),
+        {"n": number},
+    )
     session.execute(delete(DocumentRow).where(DocumentRow.chunk == number))
     session.execute(delete(ChunkRow).where(ChunkRow.number == number))
 

@@ -34,7 +34,7 @@ class RecordsWorker(threading.Thread):
         super().__init__(name="records", daemon=True)
         self.settings = settings
         self._wake = threading.Event()
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self._due = True
 
     def wake(self) -> None:
@@ -44,7 +44,7 @@ class RecordsWorker(threading.Thread):
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop and wait for the thread."""
-        self._stop.set()
+        self._halt.set()
         self._wake.set()
         if self.is_alive():
             self.join(timeout)
@@ -55,10 +55,10 @@ class RecordsWorker(threading.Thread):
         sessions = make_session_factory(engine)
         wait = 0.0
         try:
-            while not self._stop.is_set():
+            while not self._halt.is_set():
                 self._wake.wait(wait)
                 self._wake.clear()
-                if self._stop.is_set():
+                if self._halt.is_set():
                     break
                 with sessions() as session:
                     wanted = session.scalar(select(CachedFile.sha256).where(CachedFile.wanted.is_(True)).limit(1))
