@@ -27,7 +27,7 @@ def secrecy_choices() -> list[tuple[str, str]]:
     return [
         ("public", str(_l("Public"))),
         ("partial", str(_l("Partly secret (masked copy)"))),
-        ("secret", str(_l("Secret"))),
+        ("secret", str(_l("Covered by secrecy"))),
     ]
 
 

@@ -48,7 +48,7 @@ def kind_name(kind: str) -> str:
 
 def secrecy_name(secrecy: str) -> str:
     """A secrecy level's name."""
-    names = {"public": _("Public"), "partial": _("Partly secret"), "secret": _("Secret")}
+    names = {"public": _("Public"), "partial": _("Partly secret"), "secret": _("Covered by secrecy")}
     return names.get(secrecy, secrecy)
 
 
