@@ -184,13 +184,16 @@ def add_document(
     return document
 
 
-def _refresh_public(session: Session, document: Document, case: Case, public_url: str, actor: str) -> None:
+def _refresh_public(
+    session: Session, document: Document, case: Case, public_url: str, actor: str, *, catalogue_too: bool = True
+) -> None:
     if document.published_at is not None:
         search.index(session, document, case)
     else:
         search.remove(session, document.id)
-    catalogue.rebuild_chunk(session, catalogue.chunk_of(document.id))
-    catalogue.publish_catalogue(session, public_url, actor=actor)
+    if catalogue_too:  # an import rebuilds each touched chunk once, after its batch
+        catalogue.rebuild_chunk(session, catalogue.chunk_of(document.id))
+        catalogue.publish_catalogue(session, public_url, actor=actor)
 
 
 def update_document(
@@ -229,8 +232,12 @@ def update_document(
     return document
 
 
-def set_published(session: Session, document_id: int, published: bool, *, actor: str, public_url: str) -> Document:
-    """Publish (to the web, the API and every kiosk) or un-publish a document; audited."""
+def set_published(
+    session: Session, document_id: int, published: bool, *, actor: str, public_url: str, catalogue_too: bool = True
+) -> Document:
+    """Publish (to the web, the API and every kiosk) or un-publish a document; audited.
+
+    ``catalogue_too=False`` leaves the kiosk catalogue to the caller (`hub.registry.importer` batches it)."""
     document, case = get_document(session, document_id)
     if (document.published_at is not None) == published:
         return document
@@ -243,8 +250,13 @@ def set_published(session: Session, document_id: int, published: bool, *, actor:
         subject=f"{case.number}-{document.serial}",
         details={"secrecy": document.secrecy},
     )
-    _refresh_public(session, document, case, public_url, actor)
+    _refresh_public(session, document, case, public_url, actor, catalogue_too=catalogue_too)
     return document
+
+
+def find_case_by_number(session: Session, number: str) -> Case | None:
+    """The case with this number, or None."""
+    return session.scalar(select(Case).where(Case.number == number))
 
 
 def set_case_status(session: Session, case_id: int, status: str, *, actor: str) -> Case:
