@@ -19,6 +19,13 @@ MAX_CONTACT = 300
 BODY_KEYS = frozenset({"reference", "document_id", "case_number", "description", "contact"})
 
 
+def holds_personnummer(text: str) -> bool:
+    """Whether ``text`` holds something that looks like a personnummer (which must never enter a payload, SEC-14)."""
+    from protocol.logs import redact
+
+    return redact(text) != text
+
+
 def new_reference() -> str:
     """A reference the asker is shown, like ``K7QM-4XTA``."""
     code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
@@ -38,6 +45,8 @@ def request_body(
         raise ValueError("reference must look like K7QM-4XTA")
     if len(description) > MAX_DESCRIPTION or (contact is not None and len(contact) > MAX_CONTACT):
         raise ValueError("description or contact is too long")
+    if holds_personnummer(description) or (contact is not None and holds_personnummer(contact)):
+        raise ValueError("a request never carries a personnummer (SEC-14)")
     body: dict[str, Any] = {"reference": reference, "description": description}
     if document_id is not None:
         body["document_id"] = document_id

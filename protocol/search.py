@@ -18,10 +18,10 @@ same words.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 MAX_QUERY_CHARS = 200
 MAX_TERMS = 8
@@ -152,11 +152,18 @@ _CASE_NUMBER = re.compile(r"\b([A-ZÅÄÖa-zåäö]{1,6})\s+(\d{4})\s*/\s*(\d{1,
 _QUERY_TOKEN = re.compile(r'"([^"]*)"?|(\w+)(\*?)', re.UNICODE)
 
 
-@lru_cache(maxsize=1)
-def _stemmer():  # type: ignore[no-untyped-def]
-    import Stemmer  # PyStemmer: C Snowball; imported on first use, not at import time
+_local = threading.local()
 
-    return Stemmer.Stemmer("swedish", 100_000)  # its own cache of stems
+
+def _stemmer():  # type: ignore[no-untyped-def]
+    # One stemmer per thread: a PyStemmer object keeps state between calls and is not safe to share between
+    # the threads of a gunicorn gthread worker. Imported on first use, not at import time.
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        import Stemmer
+
+        stemmer = _local.stemmer = Stemmer.Stemmer("swedish", 100_000)  # with its own cache of stems
+    return stemmer
 
 
 def words(text: str) -> list[str]:

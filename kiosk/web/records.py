@@ -18,7 +18,14 @@ from kiosk import outbox
 from kiosk.records import cache, lookup, pages
 from kiosk.web import runtime
 from kiosk.web.capacity import needs_outbox_room
-from protocol.records import DOCUMENT_REQUEST, MAX_CONTACT, MAX_DESCRIPTION, new_reference, request_body
+from protocol.records import (
+    DOCUMENT_REQUEST,
+    MAX_CONTACT,
+    MAX_DESCRIPTION,
+    holds_personnummer,
+    new_reference,
+    request_body,
+)
 
 bp = Blueprint("records", __name__)
 
@@ -144,9 +151,18 @@ def ask() -> str | tuple[str, int]:
         return render_template("records/request.html", d=doc, error=None, description="", contact="")
     description = " ".join((request.form.get("description") or "").split())[:MAX_DESCRIPTION]
     contact = " ".join((request.form.get("contact") or "").split())[:MAX_CONTACT] or None
+    error = None
     if doc is None and not description:
         error = _("Write which document you would like to see.")
-        return render_template("records/request.html", d=doc, error=error, description="", contact=contact or ""), 400
+    elif holds_personnummer(description) or holds_personnummer(contact or ""):
+        # SEC-14: a personnummer never enters the kiosk's database or an MQTT payload; nor does the request need one.
+        error = _("Do not write a personal identity number here. The request does not need one.")
+        description, contact = "", None
+    if error:
+        page = render_template(
+            "records/request.html", d=doc, error=error, description=description, contact=contact or ""
+        )
+        return page, 400
     reference = new_reference()
     body = request_body(
         reference,

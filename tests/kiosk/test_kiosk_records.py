@@ -223,3 +223,20 @@ def test_asking_for_a_secret_document_stores_an_anonymous_request_in_the_outbox(
         "case_number": body["case_number"],
         "description": "Tack",
     }
+
+
+def test_a_request_holding_a_personnummer_is_refused_and_nothing_is_stored(kiosk, hub) -> None:
+    """SEC-14: a personnummer never enters the kiosk's database or an MQTT payload, even one typed by a resident."""
+    settings, engine = kiosk
+    from kiosk.app import create_app
+    from tests.kiosk.pages import csrf_token
+    from tests.support.pii import find_personnummer
+
+    client = create_app(settings).test_client()
+    token = csrf_token(client, "/request")
+    typed = "Mitt personnummer är 19121212-1212"
+    answer = client.post("/request", data={"csrf_token": token, "description": typed})
+    assert answer.status_code == 400 and "1212" not in text_of(answer)
+    with make_session_factory(engine)() as session:
+        assert outbox.pending(session) == []
+    assert find_personnummer(settings.database.read_bytes()) == []
