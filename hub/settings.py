@@ -66,10 +66,17 @@ class HubSettings:
     device_offline_alarm_minutes: int = 10
     device_outbox_alarm_depth: int = 1000
     device_outbox_alarm_age_seconds: int = 3600
+    # The records registry (hub/registry): where registered files live (content-addressed), the largest upload.
+    registry_files_dir: Path | None = None  # default: data_dir / "records"
+    registry_max_upload_bytes: int = 200 * 1024 * 1024
 
     def __post_init__(self) -> None:
         if self.secret_key_file is None:
             object.__setattr__(self, "secret_key_file", self.data_dir / "secret_key")
+        if self.registry_files_dir is None:
+            object.__setattr__(self, "registry_files_dir", self.data_dir / "records")
+        if not 1024 <= self.registry_max_upload_bytes <= 8 * 1024**3:
+            raise ConfigError("registry_max_upload_bytes must be between 1024 and 8589934592")
         if self.signin_max_failures < 1:
             raise ConfigError("signin_max_failures must be at least 1")
         if self.signin_lockout_seconds < 1:
@@ -85,6 +92,12 @@ class HubSettings:
             < 1
         ):
             raise ConfigError("the device_*_alarm_* settings must be at least 1")
+
+    @property
+    def files_dir(self) -> Path:
+        """``registry_files_dir`` after its default is filled in."""
+        assert self.registry_files_dir is not None
+        return self.registry_files_dir
 
     def ingest_mqtt_client_id(self) -> str:
         """The ingest's MQTT client id: ``ingest_client_id``, else ``hub-ingest-<hostname>``."""

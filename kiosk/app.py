@@ -24,6 +24,7 @@ from kiosk.web import (
     errors,
     health,
     preferences,
+    records,
     security,
     signin,
     start,
@@ -114,6 +115,7 @@ def create_app(settings: KioskSettings | None = None, card_service: CardService 
     app.register_blueprint(signin.bp)
     register_demo_cards(app, settings)
     app.add_template_filter(signin.role_name, "role_name")
+    app.register_blueprint(records.bp)  # public documents, the notice board, document requests
     errors.register_error_pages(app)
     security.register_security_headers(app)
     app.context_processor(lambda: _template_context(settings))

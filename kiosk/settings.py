@@ -52,6 +52,8 @@ class KioskSettings:
     # and how long past its next update a cached revocation list still counts (then every card is refused).
     card_reader: str | None = None
     eid_crl_grace_hours: int = 24
+    # The public records (kiosk/records/): the files the kiosk keeps for viewing offline, at most this many bytes.
+    records_cache_bytes: int = 2 * 1024**3
     secret_key_file: Path | None = None
     demo_mode: bool = False
     # Demo only (`tinget demo`): the TCP port of this kiosk's virtual reader (vpcd) and the folder of test cards
@@ -86,6 +88,8 @@ class KioskSettings:
             )
         if not 0 <= self.eid_crl_grace_hours <= 24 * 30:
             raise ConfigError(f"eid_crl_grace_hours must be between 0 and 720, got {self.eid_crl_grace_hours}")
+        if self.records_cache_bytes < 0:
+            raise ConfigError(f"records_cache_bytes must not be negative, got {self.records_cache_bytes}")
         if self.heartbeat_seconds < 1:
             raise ConfigError(f"heartbeat_seconds must be positive, got {self.heartbeat_seconds}")
         self._check_sync()

@@ -231,6 +231,10 @@ def prepare(p: DemoPlan, echo: Any = click.echo) -> None:
         _run_cli(["kiosk", "db", "upgrade", "--config", str(p.kiosk_config(kiosk.device_id))])
     echo("• Demokonto för personal")
     seed_staff(p)
+    from tinget.demo_records import seed_registry
+
+    if seed_registry(p.hub_config):
+        echo("• Exempelärenden i diariet (publicerade)")
 
 
 def issue_demo_cards(p: DemoPlan) -> None:
@@ -355,6 +359,8 @@ def banner(p: DemoPlan) -> str:
         "",
         f"  Hubben (webb):          http://127.0.0.1:{p.hub_port}/",
         f"  Personalinloggning:     http://127.0.0.1:{p.hub_port}/admin/",
+        f"  Allmänna handlingar:    http://127.0.0.1:{p.hub_port}/documents",
+        f"  Öppna data (API):       http://127.0.0.1:{p.hub_port}/api/v1/",
     ]
     lines += [f"  Kiosk {k.place + ':':<17} http://127.0.0.1:{p.kiosk_ports[k.device_id]}/" for k in KIOSKS]
     lines += [

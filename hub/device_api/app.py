@@ -76,7 +76,7 @@ def _database_unavailable(exc: DatabaseUnavailable) -> Response:
 
 def create_app(settings: HubSettings | None = None) -> Flask:
     """The device API's Flask application for ``settings`` (default: `load_hub_settings()`)."""
-    from hub.device_api import views
+    from hub.device_api import records, views  # noqa: F401 - records adds its routes to views.bp
 
     settings = settings or load_hub_settings()
     app = Flask("hub.device_api")

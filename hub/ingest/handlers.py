@@ -56,10 +56,12 @@ class Handlers:
 
 def default_handlers() -> Handlers:
     """The handlers the ingest process runs with. Later issues add theirs here."""
-    from hub.audit import card_events  # imported here: it imports this module
+    from hub.audit import card_events  # imported here: these modules import this one
+    from hub.registry import requests as document_requests
 
     handlers = Handlers()
     handlers.register(card_events.KIND, card_events.record_card_event)
+    handlers.register(document_requests.KIND, document_requests.handle_kiosk_request)
     return handlers
 
 

@@ -35,6 +35,9 @@ class Outlet(Protocol):
     def ack(self, mid: int, qos: int) -> None:
         """Acknowledge a received message (MQTT v5 manual ack)."""
 
+    def announce(self, topic: str, payload: bytes, timeout: float) -> bool:
+        """Publish retained at QoS 1 and wait (at most ``timeout``) for the PUBACK; True once it came."""
+
 
 class PahoOutlet:
     """`Outlet` over a paho 2.x client built with manual acks."""
@@ -66,6 +69,19 @@ class PahoOutlet:
         """PUBACK a received QoS 1 message (nothing to do for QoS 0)."""
         self.client.ack(mid, qos)
 
+    def announce(self, topic: str, payload: bytes, timeout: float) -> bool:
+        """Publish retained at QoS 1 and wait for the PUBACK, never longer than ``timeout``."""
+        import paho.mqtt.client as paho
+
+        info = self.client.publish(topic, payload, qos=1, retain=True)
+        if info.rc != paho.MQTT_ERR_SUCCESS:
+            return False
+        try:
+            info.wait_for_publish(timeout)
+        except (RuntimeError, ValueError):
+            return False
+        return bool(info.is_published())
+
 
 def publish_acks(outlet: Outlet, acks: list[tuple[str, messages.Ack]]) -> None:
     """Publish each `Ack` to its device's ack topic; one the client could not queue is resent by the kiosk."""
@@ -96,3 +112,25 @@ def publish_commands(sessions: sessionmaker[Session], outlet: Outlet) -> int:
             commands.mark_published(session, command, utcnow())
             published += 1
     return published
+
+
+def announce_sets(sessions: sessionmaker[Session], outlet: Outlet, announced: dict[str, int]) -> int:
+    """Announce (retained) every set version stored since this process last announced it; return how many.
+
+    The web stores a new ``catalogue`` version when a registrar publishes (no MQTT client inside gunicorn);
+    this is where kiosks hear of it. ``announced`` is this process's memory: after a restart every current
+    version is announced again, which kiosks ignore when they hold it already.
+    """
+    from hub.sets.publication import announcement, current_versions
+
+    with unit_of_work(sessions, write=False) as session:
+        rows = [row for row in current_versions(session) if announced.get(row.name) != row.version]
+        notices = [announcement(row) for row in rows]
+    sent = 0
+    for notice in notices:
+        if not outlet.announce(topics.set_version(notice.name), messages.to_payload(notice), PUBACK_TIMEOUT):
+            log.warning("set version not announced yet; trying again later", extra={"set": notice.name})
+            break
+        announced[notice.name] = notice.version
+        sent += 1
+    return sent

@@ -24,7 +24,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from hub.db import DatabaseUnavailable, make_session_factory, unit_of_work, utcnow
 from hub.ingest.handlers import Handlers, default_handlers
-from hub.ingest.outgoing import Outlet, PahoOutlet, publish_acks, publish_commands
+from hub.ingest.outgoing import Outlet, PahoOutlet, announce_sets, publish_acks, publish_commands
 from hub.ingest.reading import ERROR, Incoming
 from hub.ingest.records import GroupOutcome, dead_letter, record_group
 from hub.settings import HubSettings
@@ -93,6 +93,7 @@ class Ingest:
         self.groups = 0
         self.dropped = 0
         self._next_command_poll = 0.0
+        self.announced: dict[str, int] = {}  # set versions this process has announced (retained)
 
     # ---- paho's thread: decode nothing, queue everything ----------------------------------------------
     def on_message(self, _client: Any, _userdata: Any, message: Any) -> None:
@@ -120,6 +121,7 @@ class Ingest:
         self.generation += 1
         self.connected = True
         self._next_command_poll = 0.0
+        self.announced = {}  # a broker that restarted may have lost its retained notices: announce again
         client.subscribe(topics.ingest_subscription(), qos=1)
         log.info("connected", extra={"subscription": topics.ingest_subscription()})
 
@@ -205,12 +207,14 @@ class Ingest:
         return True
 
     def poll_commands(self) -> None:
-        """Publish commands staff wrote, right after connecting and then every `COMMAND_POLL_SECONDS`."""
+        """Publish commands staff wrote and set versions the web stored, right after connecting and then every
+        `COMMAND_POLL_SECONDS`."""
         if self.outlet is None or not self.connected or time.monotonic() < self._next_command_poll:
             return
         self._next_command_poll = time.monotonic() + COMMAND_POLL_SECONDS
         try:
             publish_commands(self.sessions, self.outlet)
+            announce_sets(self.sessions, self.outlet, self.announced)
         except UNAVAILABLE:
             log.warning("cannot read device commands: the database does not answer")
         except Exception:  # the loop's edge: commands are tried again at the next poll

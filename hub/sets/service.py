@@ -16,7 +16,12 @@ from hub.staff.cards import card_roles
 
 
 def build_bodies(settings: HubSettings, session: Session) -> dict[str, bytes]:
-    """The canonical bytes every set would have now; `hub.sets.trust.TrustError` if a PKI file is unreadable."""
+    """The canonical bytes every set would have now; `hub.sets.trust.TrustError` if a PKI file is unreadable.
+
+    The trust set carries the e-ID issuers and the signed staff list; the catalogue is the registry's
+    (`hub.registry.catalogue.manifest`)."""
+    from hub.registry.catalogue import manifest
+
     trust = read_trust(
         settings.device_api_ca_file,
         settings.device_api_revoked_file,
@@ -24,7 +29,9 @@ def build_bodies(settings: HubSettings, session: Session) -> dict[str, bytes]:
         settings.eid_crl_dir,
         signed_staff_list(settings, card_roles(session)),
     )
-    return encode_all(build_documents(trust))
+    documents = build_documents(trust)
+    documents["catalogue"] = manifest(session, settings.public_url)
+    return encode_all(documents)
 
 
 def publish_sets(settings: HubSettings, engine: Engine, *, actor: str, announce: bool = True) -> list[PublishedSet]:

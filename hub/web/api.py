@@ -12,4 +12,12 @@ API_VERSION = 1
 @bp.get("/")
 def index() -> Response:
     """What the API offers."""
-    return jsonify({"name": "Tinget", "api_version": API_VERSION, "resources": {}})
+    resources = {
+        "documents": "/api/v1/documents",
+        "cases": "/api/v1/cases",
+        "notices": "/api/v1/notices",
+        "poll_results": "/api/v1/poll-results",
+        "openapi": "/api/v1/openapi.json",
+        "feeds": ["/feeds/notices.atom", "/feeds/decisions.atom"],
+    }
+    return jsonify({"name": "Tinget", "api_version": API_VERSION, "resources": resources})

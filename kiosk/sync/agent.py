@@ -27,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk import outbox
 from kiosk.presence import AgentFigures, certificate_expiry_ms, heartbeat, outbox_figures
+from kiosk.records.worker import RecordsWorker
 from kiosk.settings import KioskSettings, load_kiosk_settings
 from kiosk.store import make_engine, make_session_factory
 from kiosk.sync import replica_port
@@ -82,12 +83,14 @@ class SyncAgent:
         self._next_prune = self._started
         self._full = False
         self._set_retries: dict[str, tuple[SetVersion, float, int]] = {}  # name -> (notice, when, attempt)
+        self.records = RecordsWorker(settings)  # catalogue and file cache, beside the loop (kiosk/records/)
 
     # ---- the loop ------------------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> int:
         """Connect and loop until stopped; say "offline", disconnect; return the exit code (75: restart)."""
         log.info("sync agent starting", extra={"device_id": self.settings.device_id})
         self.link.start()
+        self.records.start()
         try:
             while not stop.is_set() and self.exit_code is None:
                 try:
@@ -98,6 +101,7 @@ class SyncAgent:
                     log.error("database error in the sync loop", extra={"error": type(exc).__name__})
                     stop.wait(ERROR_PAUSE_SECONDS)
         finally:
+            self.records.stop()
             self.link.close()
             self.watch.close()
             self.engine.dispose()
@@ -200,6 +204,8 @@ class SyncAgent:
             # last good copy; the retained version comes again on the next connect.
             log.exception("handling a set version failed", extra={"set": notice.name})
             return
+        if notice.name == "catalogue":
+            self.records.wake()  # whatever the fetch came to: the worker applies the copy the kiosk holds
         if retry:
             wait = SET_RETRY.wait(attempt + 1, random.random())  # noqa: S311 - jitter, not a secret
             self._set_retries[notice.name] = (notice, time.monotonic() + wait, attempt)
@@ -207,6 +213,7 @@ class SyncAgent:
 
     def _resync(self) -> None:
         replica_port.resync(self.engine, self.settings)
+        self.records.wake()
 
     def reload(self) -> None:
         """Re-read the settings file; tuning takes effect now, the broker and database at the next start."""

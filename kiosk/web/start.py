@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
+from werkzeug.wrappers import Response
 
 bp = Blueprint("start", __name__)
 
@@ -30,6 +31,11 @@ TILES: tuple[Tile, ...] = (
     Tile("staff", _l("Staff: check in"), _l("With your employee card"), "staff", for_staff=True),
 )
 _BY_SLUG = {tile.slug: tile for tile in TILES}
+BUILT: dict[str, str] = {  # tiles whose service exists, by the endpoint they open
+    "documents": "records.search",
+    "notice-board": "records.notice_board",
+    "request": "records.ask",
+}
 
 
 @bp.get("/")
@@ -43,9 +49,11 @@ def index() -> str:
 
 
 @bp.get("/service/<slug>")
-def service(slug: str) -> str:
-    """A service that a later issue builds: a friendly "coming soon" with a way back."""
+def service(slug: str) -> str | Response:
+    """The tile's service, or (for one a later issue builds) a friendly "coming soon" with a way back."""
     tile = _BY_SLUG.get(slug)
     if tile is None:
         abort(404)
+    if slug in BUILT:
+        return redirect(url_for(BUILT[slug]))
     return render_template("coming_soon.html", tile=tile)

@@ -46,6 +46,10 @@ class RecordingOutlet:
     def ack(self, mid: int, qos: int) -> None:
         self.events.append(("ack", mid))
 
+    def announce(self, topic: str, payload: bytes, timeout: float) -> bool:
+        self.events.append(("announce", topic))
+        return True
+
     def acks(self) -> list[messages.Ack]:
         return [event[1][1] for event in self.events if event[0] == "publish"]  # type: ignore[index]
 

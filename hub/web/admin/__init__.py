@@ -14,8 +14,10 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 @bp.context_processor
 def _admin_names() -> dict[str, Any]:
-    return {"member": current_member(), "role_names": dict(role_labels())}
+    from hub.web.registry_text import template_helpers
+
+    return {"member": current_member(), "role_names": dict(role_labels()), **template_helpers()}
 
 
 # The views attach themselves to `bp` when imported.
-from hub.web.admin import audit_log, devices, overview, signin, staff  # noqa: E402, F401
+from hub.web.admin import audit_log, devices, overview, registry, registry_work, signin, staff  # noqa: E402, F401
