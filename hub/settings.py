@@ -51,6 +51,8 @@ class HubSettings:
     eid_ca_file: Path | None = None
     eid_crl_dir: Path | None = None
     eid_crl_urls: tuple[str, ...] = ()  # where `tinget hub sets refresh-crls` fetches the lists into eid_crl_dir
+    # The CAs (PEM) that issue employee cards: only a card from one of them signs staff in. Unset: no staff card.
+    eid_staff_ca_file: Path | None = None
     log_level: str = "info"
     signin_max_failures: int = 5
     signin_lockout_seconds: int = 300

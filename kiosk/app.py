@@ -73,7 +73,6 @@ def card_service_for(
         device_id=settings.device_id,
         trust=store.trust,
         clock_floor=store.clock_floor,
-        advance_clock_floor=store.advance_clock_floor,
         record=store.record,
         policy=ValidationPolicy(crl_grace=timedelta(hours=settings.eid_crl_grace_hours)),
     )
@@ -94,6 +93,9 @@ def create_app(settings: KioskSettings | None = None, card_service: CardService 
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
+        # Only the kiosk's own browser, on this machine, by these names: a page elsewhere that rebinds a DNS name
+        # to 127.0.0.1 is refused before it can reach the PIN form.
+        TRUSTED_HOSTS=["127.0.0.1", "localhost"],
         # A form token lives as long as its visit: the idle reset ends both. A fixed lifetime would only break
         # the first tap on a start screen that has waited longer than it.
         WTF_CSRF_TIME_LIMIT=None,

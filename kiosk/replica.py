@@ -32,12 +32,11 @@ from kiosk.models import Base, UTCDateTime
 from kiosk.settings import KioskSettings
 from kiosk.store import make_session_factory
 from protocol import codec
-from protocol.messages import HUB_SENDER, SetVersion
+from protocol.messages import HUB_SENDER, MAX_SET_BYTES, SetVersion
 from protocol.settings import ConfigError
 
 log = logging.getLogger(__name__)
 
-MAX_SET_BYTES = 32 * 1024 * 1024  # the largest set (a hashed voter roll) of a big municipality fits easily
 SET_SCHEMA = 1  # the body layout hub/sets/content.py writes
 _CHUNK = 64 * 1024
 

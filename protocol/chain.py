@@ -48,3 +48,35 @@ def verify_chain(
         return list(verifier.verify(leaf, list(intermediates)).chain)
     except verification.VerificationError as exc:
         raise ChainError(str(exc)) from None
+
+
+_KNOWN_CRL_EXTENSIONS = frozenset(
+    {
+        x509.oid.ExtensionOID.CRL_NUMBER,
+        x509.oid.ExtensionOID.AUTHORITY_KEY_IDENTIFIER,
+        x509.oid.ExtensionOID.ISSUER_ALTERNATIVE_NAME,
+        x509.oid.ExtensionOID.AUTHORITY_INFORMATION_ACCESS,
+        x509.oid.ExtensionOID.FRESHEST_CRL,  # only a pointer to deltas; the list itself is complete
+    }
+)
+
+
+def complete_crl_problem(crl: x509.CertificateRevocationList) -> str | None:
+    """Why ``crl`` is not its issuer's complete list of revoked certificates, or None when it is.
+
+    A delta list holds only the changes since a base list, and a list with an issuing distribution point may
+    cover only a part (some reasons, only CA certificates, one partition): taking either for the whole list
+    would accept revoked cards. Tinget uses complete lists only; so does an unknown critical extension.
+    """
+    try:
+        extensions = list(crl.extensions)
+    except ValueError:
+        return "its extensions cannot be read"
+    for extension in extensions:
+        if extension.oid == x509.oid.ExtensionOID.DELTA_CRL_INDICATOR:
+            return "it is a delta list (changes since a base list), not the complete list"
+        if extension.oid == x509.oid.ExtensionOID.ISSUING_DISTRIBUTION_POINT:
+            return "it covers only part of the issuer's certificates (an issuing distribution point)"
+        if extension.critical and extension.oid not in _KNOWN_CRL_EXTENSIONS:
+            return f"it has an unknown critical extension {extension.oid.dotted_string}"
+    return None

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
 from protocol.identity import InvalidPersonnummer, Personnummer, parse_personnummer
@@ -31,6 +32,7 @@ __all__ = [
     "NotAnEid",
     "RefusalReason",
     "card_holder",
+    "certificate_fingerprint",
     "parse_employee_id",
     "signin_challenge",
 ]
@@ -39,8 +41,14 @@ EMPLOYEE_ID = re.compile(r"SE[0-9]{10,12}-[A-Za-z0-9]{1,31}")
 """An HSA-id style employee id: ``SE`` + a 10–12 digit organisation number + ``-`` + 1–31 letters or digits."""
 
 CHALLENGE_DOMAIN = b"tinget/eid-signin/v1"
-STAFF_LIST_PURPOSE = "tinget/staff-list/v1"
-"""The purpose of the hub-signed staff list (`protocol.signed`): ``{"members": {employee id: [role, …]}}``."""
+STAFF_LIST_PURPOSE = "tinget/staff-list/v2"
+"""The purpose of the hub-signed staff list (`protocol.signed`). Its content::
+
+    {"members": {employee id: [role, …]}, "issuers": [fingerprint, …], "issued_at": ms, "expires_at": ms}
+
+A staff card counts only if its direct issuer's `certificate_fingerprint` is in ``issuers`` (an employee id is
+a string any trusted issuer could put in a certificate), and only until ``expires_at`` (a kiosk cut off longer
+than that stops accepting staff cards, so a removed card cannot work forever offline)."""
 NONCE_BYTES = 32
 
 
@@ -143,6 +151,11 @@ def card_holder(certificate: x509.Certificate) -> CardHolder:
     if EMPLOYEE_ID.fullmatch(serial):
         return CardHolder(HolderKind.STAFF, given, full, employee_id=serial)
     raise NotAnEid("the certificate's serialNumber is neither a personnummer nor an employee id")
+
+
+def certificate_fingerprint(certificate: x509.Certificate) -> str:
+    """The SHA-256 of a certificate's DER, hex: how the staff list names the CAs that issue staff cards."""
+    return hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).hexdigest()
 
 
 def signin_challenge(*, device_id: str, at_ms: int, nonce: bytes, certificate_sha256: bytes) -> bytes:

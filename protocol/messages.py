@@ -32,6 +32,9 @@ from protocol.codec import DecodeError, EncodeError
 MAX_PAYLOAD_SIZE = 256 * 1024
 """Largest payload any message may have on the wire; bulk data travels over HTTPS (DESIGN.md decision 2)."""
 
+MAX_SET_BYTES = 32 * 1024 * 1024
+"""Largest replicated set a kiosk accepts (fetched over HTTPS); the hub refuses to publish a larger one."""
+
 MAX_ACTIONS_PER_BATCH = 100
 HUB_SENDER = "hub"
 """The ``sender`` of everything the hub publishes; provisioning never issues a device this id."""

@@ -198,6 +198,7 @@ def prepare(p: DemoPlan, echo: Any = click.echo) -> None:
             "device_api_revoked_file": layout.revoked_file,
             "eid_ca_file": p.eid_ca / "chain.pem",
             "eid_crl_dir": p.eid_ca / "crl",
+            "eid_staff_ca_file": p.eid_ca / "issuing.pem",
             "demo_mode": True,
         },
         "Tinget hub, demo",

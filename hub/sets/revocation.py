@@ -10,9 +10,12 @@ and is reported; kiosks keep using the last good list until it is past its next 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import http.client
 import os
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -24,9 +27,10 @@ from urllib.parse import urlsplit
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from hub.sets.trust import MAX_CRL_BYTES, TrustError
+from hub.sets.trust import MAX_CRL_BYTES, TrustError, crl_problem
 
-FETCH_TIMEOUT_SECONDS = 30.0
+FETCH_TIMEOUT_SECONDS = 60.0  # for one whole list, however slowly it arrives
+CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -39,17 +43,23 @@ class CrlRefresh:
 
 
 def _download(url: str, timeout: float) -> bytes:
+    """The body at ``url``, within ``timeout`` seconds in all (a server trickling bytes does not hold us)."""
     if urlsplit(url).scheme not in ("http", "https"):
         raise TrustError(f"{url} is not an http(s) address")
     request = urllib.request.Request(url, headers={"User-Agent": "tinget-hub"})  # noqa: S310  # scheme checked
+    deadline = time.monotonic() + timeout
+    body = bytearray()
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # scheme checked above
-            body: bytes = response.read(MAX_CRL_BYTES + 1)
-    except (urllib.error.URLError, OSError) as exc:
-        raise TrustError(f"cannot fetch {url}: {exc}") from None
-    if len(body) > MAX_CRL_BYTES:
-        raise TrustError(f"{url} is larger than {MAX_CRL_BYTES} bytes")
-    return body
+            while chunk := response.read(CHUNK):
+                body += chunk
+                if len(body) > MAX_CRL_BYTES:
+                    raise TrustError(f"{url} is larger than {MAX_CRL_BYTES} bytes")
+                if time.monotonic() > deadline:
+                    raise TrustError(f"{url} took longer than {timeout:g} s")
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+        raise TrustError(f"cannot fetch {url}: {type(exc).__name__}: {exc}") from None
+    return bytes(body)
 
 
 def _parse(raw: bytes, url: str) -> x509.CertificateRevocationList:
@@ -71,8 +81,10 @@ def _issuer(crl: x509.CertificateRevocationList, authorities: Sequence[x509.Cert
 
 
 def crl_file_name(issuer: x509.Certificate) -> str:
-    """The file one issuer's list is kept in: stable per issuer, whatever the address it came from."""
-    return "issuer-" + hashlib.sha256(issuer.subject.public_bytes()).hexdigest()[:16] + ".crl"
+    """The file one issuer's list is kept in: stable per issuer (its name and its key: a CA renewed under the
+    same name with a new key is another issuer), whatever the address the list came from."""
+    spki = issuer.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return "issuer-" + hashlib.sha256(issuer.subject.public_bytes() + spki).hexdigest()[:16] + ".crl"
 
 
 def _newer(candidate: x509.CertificateRevocationList, path: Path) -> bool:
@@ -122,6 +134,9 @@ def refresh_crls(
             issuer = _issuer(crl, authorities)
             if issuer is None:
                 raise TrustError(f"the list from {url} is not signed by a CA in {ca_file}")
+            problem = crl_problem(crl, dt.datetime.now(dt.UTC))
+            if problem is not None:
+                raise TrustError(f"the list from {url} is not used: {problem}")
             path = crl_dir / crl_file_name(issuer)
             if not _newer(crl, path):
                 results.append(CrlRefresh(url, "current"))

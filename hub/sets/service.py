@@ -10,9 +10,10 @@ from hub.sets import announce as announcer
 from hub.sets.content import build_documents, encode_all
 from hub.sets.publication import PublishedSet, announcement, publish
 from hub.sets.staff_list import signed_staff_list
-from hub.sets.trust import read_trust
+from hub.sets.trust import TrustError, read_trust
 from hub.settings import HubSettings
 from hub.staff.cards import card_roles
+from protocol.messages import MAX_SET_BYTES
 
 
 def build_bodies(settings: HubSettings, session: Session) -> dict[str, bytes]:
@@ -31,7 +32,14 @@ def build_bodies(settings: HubSettings, session: Session) -> dict[str, bytes]:
     )
     documents = build_documents(trust)
     documents["catalogue"] = manifest(session, settings.public_url)
-    return encode_all(documents)
+    bodies = encode_all(documents)
+    for name, body in bodies.items():
+        if len(body) > MAX_SET_BYTES:
+            raise TrustError(
+                f"the {name} set would be {len(body)} bytes, more than kiosks accept ({MAX_SET_BYTES}); "
+                "for the trust set: fewer or smaller revocation lists in eid_crl_dir"
+            )
+    return bodies
 
 
 def publish_sets(settings: HubSettings, engine: Engine, *, actor: str, announce: bool = True) -> list[PublishedSet]:

@@ -9,8 +9,10 @@ fail closed.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from cryptography import x509
@@ -18,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 
 from hub.sets.content import TrustMaterial
 from protocol import topics
+from protocol.chain import complete_crl_problem
 
 _PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+?-----END CERTIFICATE-----")
 
@@ -58,6 +61,7 @@ def read_revoked(path: Path) -> frozenset[str]:
 
 
 MAX_CRL_BYTES = 16 * 1024 * 1024  # a national issuer's list is a few MB; the whole set must stay under 32 MB
+CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
 def read_eid_certificates(path: Path) -> tuple[str, ...]:
@@ -74,8 +78,26 @@ def read_eid_certificates(path: Path) -> tuple[str, ...]:
     return blocks
 
 
-def read_eid_crls(directory: Path) -> tuple[str, ...]:
-    """Every revocation list (PEM or DER, ``*.crl`` or ``*.pem``) in ``directory``, as PEM, sorted by file name."""
+def crl_problem(crl: x509.CertificateRevocationList, now: dt.datetime) -> str | None:
+    """Why a genuine, signed list is still not one to publish, or None: a delta or partial list (kiosks need
+    the complete one), a list issued in the future, or one already past its next update."""
+    problem = complete_crl_problem(crl)
+    if problem is not None:
+        return problem
+    if crl.last_update_utc > now + CLOCK_SKEW:
+        return f"it says it was issued in the future ({crl.last_update_utc:%Y-%m-%d %H:%M} UTC)"
+    if crl.next_update_utc is None or crl.next_update_utc < now:
+        return "it is already past its next update (an old list)"
+    return None
+
+
+def read_eid_crls(directory: Path, authorities: Sequence[x509.Certificate] = ()) -> tuple[str, ...]:
+    """Every revocation list (PEM or DER, ``*.crl`` or ``*.pem``) in ``directory``, as PEM, sorted by file name.
+
+    With ``authorities`` (the e-ID CA certificates), each list must be signed by one of them and be a complete,
+    current list (`crl_problem`): a stray or wrong file stops the publication with its name, rather than
+    reaching the kiosks.
+    """
     if not directory.is_dir():
         raise TrustError(f"e-ID revocation list folder {directory} does not exist")
     crls = []
@@ -90,6 +112,16 @@ def read_eid_crls(directory: Path) -> tuple[str, ...]:
             crl = x509.load_pem_x509_crl(raw) if raw.lstrip().startswith(b"-----") else x509.load_der_x509_crl(raw)
         except ValueError:
             raise TrustError(f"revocation list {path} is not an X.509 CRL") from None
+        if authorities:
+            signed = any(
+                authority.subject == crl.issuer and crl.is_signature_valid(authority.public_key())  # type: ignore[arg-type]
+                for authority in authorities
+            )
+            if not signed:
+                raise TrustError(f"revocation list {path} is not signed by a CA in the e-ID CA file")
+            problem = crl_problem(crl, dt.datetime.now(dt.UTC))
+            if problem is not None:
+                raise TrustError(f"revocation list {path} cannot be used: {problem}")
         crls.append(crl.public_bytes(serialization.Encoding.PEM).decode("ascii"))
     return tuple(crls)
 
@@ -102,10 +134,12 @@ def read_trust(
     staff_list: dict[str, object] | None = None,
 ) -> TrustMaterial:
     """The trust set's material from the configured files; any may be unset (then that part is left empty)."""
+    eid_certificates = read_eid_certificates(eid_ca_file) if eid_ca_file is not None else ()
+    authorities = [x509.load_pem_x509_certificate(block.encode("ascii")) for block in eid_certificates]
     return TrustMaterial(
         ca_chain=read_ca_chain(ca_file) if ca_file is not None else (),
         revoked_devices=read_revoked(revoked_file) if revoked_file is not None else frozenset(),
-        eid_certificates=read_eid_certificates(eid_ca_file) if eid_ca_file is not None else (),
-        eid_crls=read_eid_crls(eid_crl_dir) if eid_crl_dir is not None else (),
+        eid_certificates=eid_certificates,
+        eid_crls=read_eid_crls(eid_crl_dir, authorities) if eid_crl_dir is not None else (),
         staff_list=staff_list,
     )

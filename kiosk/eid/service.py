@@ -7,11 +7,13 @@ drops everything the service knew of it (SEC-10): no partial action, no identity
 published to subscribers (the UI's server-sent events).
 
 The service knows no web framework and no database: it takes its trust material, its clock floor and its audit
-sink as callables (`kiosk.eid.store` gives the real ones).
+sink as callables (`kiosk.eid.store` gives the real ones). Whatever a card or a store does, the watcher thread
+lives on (SEC-13): an unexpected failure refuses the card as unreadable, and `alive` says whether it runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import enum
 import logging
@@ -20,7 +22,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from kiosk.card import CardRemoved, InvalidPinFormat, WrongPin
+from kiosk.card import CardError, CardRemoved, InvalidPinFormat, WrongPin
 from kiosk.card.piv import PivCard
 from kiosk.card.reader import CardConnection, ReaderPort, ReaderStatus
 from kiosk.eid import signin
@@ -100,7 +102,12 @@ class _Session:
 
 
 class CardService:
-    """Owns the reader; `start` it once per process (the kiosk UI's), `stop` it on shutdown."""
+    """Owns the reader; `start` it once per process (the kiosk UI's), `stop` it on shutdown.
+
+    Two locks: ``_card_lock`` for the session and every exchange with the card (which may be slow: a card can
+    take seconds per command), and ``_state_lock`` for the published state only, held for microseconds. Pages,
+    request hooks and event streams read the state and never wait for a card.
+    """
 
     def __init__(
         self,
@@ -109,7 +116,6 @@ class CardService:
         device_id: str,
         trust: Callable[[], EidTrust],
         clock_floor: Callable[[], dt.datetime | None],
-        advance_clock_floor: Callable[[dt.datetime], None],
         record: Callable[[CardEvent], None],
         policy: ValidationPolicy | None = None,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
@@ -117,11 +123,12 @@ class CardService:
         self._make_reader = reader  # called by start(): constructing the service does no I/O
         self._reader: ReaderPort | None = None
         self._device_id = device_id
-        self._trust, self._clock_floor, self._advance = trust, clock_floor, advance_clock_floor
+        self._trust, self._clock_floor = trust, clock_floor
         self._record, self._policy, self._now = record, policy or ValidationPolicy(), now
         self._state = CardState(Phase.NO_SERVICE)
         self._session: _Session | None = None
-        self._lock = threading.RLock()  # guards _state, _session and every APDU exchange
+        self._card_lock = threading.RLock()
+        self._state_lock = threading.Lock()
         self._subscribers: set[queue.Queue[CardState]] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -135,6 +142,16 @@ class CardService:
             self._thread = threading.Thread(target=self._watch, args=(reader,), name="card-service", daemon=True)
             self._thread.start()
 
+    @property
+    def started(self) -> bool:
+        """Whether `start` has been called."""
+        return self._thread is not None
+
+    @property
+    def alive(self) -> bool:
+        """Whether the watcher runs (``/healthz`` reports it: a kiosk whose card service stopped needs a restart)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def stop(self) -> None:
         """Stop watching, reset any card, release the reader."""
         self._stop.set()
@@ -142,7 +159,7 @@ class CardService:
             self._reader.cancel()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        with self._lock:
+        with self._card_lock:
             self._drop_session()
         if self._reader is not None:
             self._reader.close()
@@ -150,47 +167,51 @@ class CardService:
     def _watch(self, reader: ReaderPort) -> None:
         while not self._stop.is_set():
             try:
-                snapshot = reader.wait(WATCH_SECONDS)
-            except Exception:  # the watcher must outlive any reader failure; the next look retries
-                log.exception("card reader watch failed; retrying")
+                self._look(reader)
+            except Exception as exc:  # the watcher must outlive anything: a dead watcher is a dead kiosk
+                # Type only: an exception's text may carry card data (a certificate subject).
+                log.error("card service: unexpected failure; carrying on", extra={"error": type(exc).__name__})
+                with self._card_lock:
+                    self._drop_session()
+                self._set(CardState(Phase.WAITING))
                 self._stop.wait(WATCH_SECONDS)
-                continue
-            if self._stop.is_set():
-                return
-            if snapshot.status is ReaderStatus.PRESENT:
-                if snapshot.insertion != self._state.insertion and self._on_insert(reader, snapshot.insertion):
-                    self._stop.wait(VANISHED_PAUSE_SECONDS)
-                continue
-            phase = {
-                ReaderStatus.NO_SERVICE: Phase.NO_SERVICE,
-                ReaderStatus.NO_READER: Phase.NO_READER,
-                ReaderStatus.EMPTY: Phase.WAITING,
-            }[snapshot.status]
-            with self._lock:
-                self._vanished = 0
-                if self._session is not None and phase is not Phase.WAITING:
-                    # The reader (or pcscd) went away under a card in use: worth an audit record for IT.
-                    log.warning("card reader lost during a visit", extra={"phase": str(self._state.phase)})
-                    self._record(CardEvent("signin-refused", str(Reason.READER_GONE), None))
-                elif self._session is not None:
-                    log.info("card removed", extra={"phase": str(self._state.phase)})
-                self._drop_session()
-                if self._state.phase is not phase or self._state.insertion:
-                    self._set(CardState(phase))
+
+    def _look(self, reader: ReaderPort) -> None:
+        snapshot = reader.wait(WATCH_SECONDS)
+        if self._stop.is_set():
+            return
+        if snapshot.status is ReaderStatus.PRESENT:
+            if snapshot.insertion != self.state().insertion and self._on_insert(reader, snapshot.insertion):
+                self._stop.wait(VANISHED_PAUSE_SECONDS)
+            return
+        phase = {
+            ReaderStatus.NO_SERVICE: Phase.NO_SERVICE,
+            ReaderStatus.NO_READER: Phase.NO_READER,
+            ReaderStatus.EMPTY: Phase.WAITING,
+        }[snapshot.status]
+        with self._card_lock:
+            self._vanished = 0
+            if self._session is not None and phase is not Phase.WAITING:
+                # The reader (or pcscd) went away under a card in use: worth an audit record for IT.
+                log.warning("card reader lost during a visit", extra={"phase": str(self.state().phase)})
+                self._record(CardEvent("signin-refused", str(Reason.READER_GONE), None))
+            elif self._session is not None:
+                log.info("card removed", extra={"phase": str(self.state().phase)})
+            self._drop_session()
+        current = self.state()
+        if current.phase is not phase or current.insertion:
+            self._set(CardState(phase))
 
     def _on_insert(self, reader: ReaderPort, insertion: int) -> bool:
         """Open and read a new card; True when it stopped answering before it could be read."""
-        with self._lock:
+        with self._card_lock:
             self._drop_session()
             session = self._session = _Session(insertion)
             self._set(CardState(Phase.READING, insertion))
             try:
                 session.connection = reader.connect()
                 session.card = PivCard(session.connection.transmit)
-                now = self._now()
-                session.pending = signin.begin(
-                    session.card, self._trust(), now, clock_floor=self._clock_floor(), policy=self._policy
-                )
+                session.pending = self._begin(session.card)
             except CardRemoved:
                 log.info("card removed while it was read")
                 self._vanished += 1
@@ -200,6 +221,10 @@ class CardService:
                     return False
                 self._card_vanished()
                 return True
+            except CardError as exc:
+                # Opened but not usable: a protocol the reader cannot speak, a card another program holds, ...
+                self._refuse(insertion, Refused(Reason.UNREADABLE, type(exc).__name__), None)
+                return False
             except Refused as refusal:
                 self._refuse(insertion, refusal, holder_kind=None)
                 return False
@@ -207,6 +232,14 @@ class CardService:
             log.info("card read; waiting for the PIN", extra={"holder_kind": str(session.pending.holder.kind)})
             self._set(CardState(Phase.PIN, insertion, tries_left=session.pending.tries_left))
             return False
+
+    def _begin(self, card: PivCard) -> PendingSignin:
+        """Read and validate the card; any failure of the kiosk's own stores fails closed."""
+        try:
+            trust, floor = self._trust(), self._clock_floor()
+        except Exception as exc:  # a database error must refuse the card, not kill the watcher
+            raise Refused(Reason.NO_TRUST_LIST, f"the trust material cannot be read ({type(exc).__name__})") from None
+        return signin.begin(card, trust, self._now(), clock_floor=floor, policy=self._policy)
 
     def _refuse(self, insertion: int, refusal: Refused, holder_kind: str | None) -> None:
         log.warning("card refused", extra={"reason": str(refusal.reason), "detail": refusal.detail})
@@ -217,36 +250,37 @@ class CardService:
 
     # ---- what the UI calls ------------------------------------------------------------------------------
     def state(self) -> CardState:
-        """The current state."""
-        with self._lock:
+        """The current state (never waits for the card)."""
+        with self._state_lock:
             return self._state
 
     def visitor(self, insertion: int | None) -> Visitor | None:
         """The signed-in visitor if card ``insertion`` is still in and signed in; else None."""
-        with self._lock:
-            state = self._state
-            if insertion and state.phase is Phase.SIGNED_IN and state.insertion == insertion:
-                return state.visitor
-            return None
+        state = self.state()
+        if insertion and state.phase is Phase.SIGNED_IN and state.insertion == insertion:
+            return state.visitor
+        return None
 
     def submit_pin(self, insertion: int, pin: str) -> PinOutcome:
         """Try ``pin`` on card ``insertion``; the PIN is passed to the card and not kept (SEC-03)."""
-        with self._lock:
+        with self._card_lock:
             session = self._session
             if (
                 session is None
                 or session.insertion != insertion
                 or session.pending is None
                 or session.card is None
-                or self._state.phase is not Phase.PIN
+                or self.state().phase is not Phase.PIN
             ):
                 return PinOutcome.GONE
             pending = session.pending
             kind = str(pending.holder.kind)
             try:
+                # Checked again now: the card may have waited at the PIN while its list or its validity changed.
+                self._begin_again(pending)
                 visitor = signin.complete(session.card, pending, pin, device_id=self._device_id, now=self._now())
             except WrongPin as wrong:
-                self._set(replace(self._state, tries_left=wrong.tries_left))
+                self._set(replace(self.state(), tries_left=wrong.tries_left))
                 return PinOutcome.WRONG
             except InvalidPinFormat:
                 return PinOutcome.MALFORMED
@@ -257,18 +291,28 @@ class CardService:
             except Refused as refusal:
                 self._refuse(insertion, refusal, holder_kind=kind)
                 return PinOutcome.REFUSED
+            except Exception as exc:  # an unexpected failure ends the attempt, never the kiosk
+                log.error("PIN check failed unexpectedly", extra={"error": type(exc).__name__})
+                self._refuse(insertion, Refused(Reason.UNREADABLE, type(exc).__name__), holder_kind=kind)
+                return PinOutcome.REFUSED
             session.pending = None
-            self._advance(visitor.signed_in_at)
             if visitor.kind is HolderKind.STAFF:
                 self._record(CardEvent("staff-signed-in", None, kind, visitor.roles))
             self._set(CardState(Phase.SIGNED_IN, insertion, visitor=visitor))
             return PinOutcome.SIGNED_IN
 
+    def _begin_again(self, pending: PendingSignin) -> None:
+        try:
+            trust, floor = self._trust(), self._clock_floor()
+        except Exception as exc:  # see _begin
+            raise Refused(Reason.NO_TRUST_LIST, f"the trust material cannot be read ({type(exc).__name__})") from None
+        signin.recheck(pending, trust, self._now(), clock_floor=floor, policy=self._policy)
+
     def end_visit(self, insertion: int) -> None:
         """The visit with card ``insertion`` is over (sign-out, idle reset): reset that card if it is still in
         the reader, and forget who used it. Another card, inserted since, is left alone."""
-        with self._lock:
-            state = self._state
+        with self._card_lock:
+            state = self.state()
             if state.insertion != insertion:
                 return
             if state.phase in (Phase.PIN, Phase.SIGNED_IN, Phase.REFUSED, Phase.READING):
@@ -279,26 +323,22 @@ class CardService:
     def subscribe(self) -> queue.Queue[CardState]:
         """A queue that receives every new state (the current one first)."""
         subscription: queue.Queue[CardState] = queue.Queue(SUBSCRIBER_QUEUE)
-        with self._lock:
+        with self._state_lock:
             subscription.put_nowait(self._state)
             self._subscribers.add(subscription)
         return subscription
 
     def unsubscribe(self, subscription: queue.Queue[CardState]) -> None:
         """Stop sending states to ``subscription``."""
-        with self._lock:
+        with self._state_lock:
             self._subscribers.discard(subscription)
 
     # ---- internals ---------------------------------------------------------------------------------------
     def _set(self, state: CardState) -> None:
-        self._state = state
-        for subscription in list(self._subscribers):
-            try:
-                subscription.put_nowait(state)
-            except queue.Full:  # a stalled page: drop its backlog, keep the newest state
-                while not subscription.empty():
-                    subscription.get_nowait()
-                subscription.put_nowait(state)
+        with self._state_lock:
+            self._state = state
+            for subscription in list(self._subscribers):
+                _offer(subscription, state)
 
     def _card_vanished(self) -> None:
         """The session's card stopped answering: end the session; a card in the reader now is a new one."""
@@ -314,3 +354,14 @@ class CardService:
         if session is not None and keep_insertion:
             # The card is still in: remember it, so the watcher does not take it for a new insertion.
             self._session = _Session(session.insertion)
+
+
+def _offer(subscription: queue.Queue[CardState], state: CardState) -> None:
+    """Put ``state`` on a subscriber's queue; a stalled page loses its backlog, never the newest state."""
+    while True:
+        try:
+            subscription.put_nowait(state)
+            return
+        except queue.Full:
+            with contextlib.suppress(queue.Empty):  # the page may take the last one meanwhile
+                subscription.get_nowait()

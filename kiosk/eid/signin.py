@@ -97,6 +97,15 @@ def _card_refusal(exc: CardError) -> Refused:
     return Refused(Reason.UNREADABLE, f"{type(exc).__name__}: {exc.message}")
 
 
+def _staff_roles(valid: ValidCertificate, trust: EidTrust, now: dt.datetime) -> tuple[str, ...]:
+    if valid.holder.kind is not HolderKind.STAFF:
+        return ()
+    roles = trust.staff_roles_for(valid.holder.employee_id or "", valid.chain[1], now)
+    if not roles:
+        raise Refused(Reason.STAFF_UNKNOWN, "the employee id is not on the signed staff list for its issuer")
+    return roles
+
+
 def begin(
     card: Card,
     trust: EidTrust,
@@ -109,11 +118,9 @@ def begin(
     try:
         der = card.read_certificate()
         valid = validate_certificate(der, trust, now, clock_floor=clock_floor, policy=policy)
-        roles: tuple[str, ...] = ()
-        if valid.holder.kind is HolderKind.STAFF:
-            roles = tuple(trust.staff_roles.get(valid.holder.employee_id or "", ()))
-            if not roles:
-                raise Refused(Reason.STAFF_UNKNOWN, "the employee id is not on the signed staff list")
+        roles = _staff_roles(valid, trust, now)
+        pending = PendingSignin(valid, roles, None)
+        _algorithm(pending)  # a key the kiosk cannot check is refused before anyone types a PIN
         tries = card.pin_tries_left()
     except CardRemoved:
         raise
@@ -122,6 +129,20 @@ def begin(
     if tries == 0:
         raise Refused(Reason.PIN_BLOCKED, "the PIN is blocked")
     return PendingSignin(valid, roles, tries)
+
+
+def recheck(
+    pending: PendingSignin,
+    trust: EidTrust,
+    now: dt.datetime,
+    *,
+    clock_floor: dt.datetime | None = None,
+    policy: ValidationPolicy | None = None,
+) -> None:
+    """Validate the waiting card's certificate again (its list may have changed, or its validity ended, while
+    it waited at the PIN); `Refused` if it no longer passes."""
+    der = pending.valid.certificate.public_bytes(serialization.Encoding.DER)
+    _staff_roles(validate_certificate(der, trust, now, clock_floor=clock_floor, policy=policy), trust, now)
 
 
 def _algorithm(pending: PendingSignin) -> SignAlgorithm:

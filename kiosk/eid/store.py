@@ -1,9 +1,10 @@
 """The card service's adapters to the kiosk's database: trust material, the clock floor and audit records.
 
 - Trust: the last good copy of the replicated "trust" set (`kiosk.replica.current`), parsed once per version.
-- Clock floor: the latest time the kiosk knows has passed — the moment of its last successful sign-in, the
-  moment it last fetched the trust set, the newest revocation list's issue time — kept in ``kiosk_meta``. A clock
-  that reads earlier than that has been set back, and validation refuses (SEC-15).
+- Clock floor: the latest time the kiosk knows has passed — the issue time of the newest revocation list an
+  issuer signed — kept in ``kiosk_meta``. Only times from outside count: a kiosk clock that once ran ahead must
+  not lock cards out once it is corrected. A clock that reads earlier than the floor has been set back, and
+  validation refuses (SEC-15).
 - Audit: a refused card or a staff sign-in becomes a ``card-event`` action in the outbox, for the hub's audit
   log; it names a reason and a kind of holder, never a person (SEC-14).
 """
@@ -22,13 +23,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk import outbox, replica
 from kiosk.eid.service import CardEvent
-from kiosk.eid.trust import EidTrust, trust_from_set
+from kiosk.eid.trust import EidTrust, signed_crl_times, trust_from_set
 from kiosk.models import KioskMeta
 from kiosk.store import make_session_factory
 
 log = logging.getLogger(__name__)
 
 CARD_EVENT_KIND = "card-event"
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 CLOCK_FLOOR_KEY = "clock_floor"
 
 
@@ -61,10 +63,16 @@ class EidStore:
         current = replica.current(self._engine, "trust")
         if current is None:
             return EidTrust()
-        trust = trust_from_set(current.content, self._device_ca(), dt.datetime.now(dt.UTC))
+        now = dt.datetime.now(dt.UTC)
+        trust = trust_from_set(current.content, self._device_ca(), now)
         with self._lock:
             self._cache = (current.sha256, trust)
-        self.advance_clock_floor(current.fetched_at)
+        issued = signed_crl_times(trust)
+        if issued:
+            # An issuer's signed issue time is evidence of the time; one "from the future" is not believed.
+            believable = [at for at in issued if at <= now + FUTURE_TOLERANCE]
+            if believable:
+                self.advance_clock_floor(max(believable))
         return trust
 
     def clock_floor(self) -> dt.datetime | None:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from cryptography import x509
 
 from protocol.chain import split_anchors
-from protocol.eid import STAFF_LIST_PURPOSE
+from protocol.eid import STAFF_LIST_PURPOSE, certificate_fingerprint
 from protocol.signed import SignatureRefused, verify_document
 
 log = logging.getLogger(__name__)
@@ -33,11 +33,22 @@ class EidTrust:
     intermediates: tuple[x509.Certificate, ...] = ()
     crls: tuple[x509.CertificateRevocationList, ...] = ()
     staff_roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    staff_issuers: frozenset[str] = frozenset()  # fingerprints of the CAs whose cards may sign staff in
+    staff_expires_at: dt.datetime | None = None
 
     @property
     def empty(self) -> bool:
         """True when the kiosk has no e-ID issuer to trust (no set yet, or the set names none)."""
         return not self.roots
+
+    def staff_roles_for(self, employee_id: str, issuer: x509.Certificate, now: dt.datetime) -> tuple[str, ...]:
+        """The roles of a staff card: its id on the list, its issuer one that issues staff cards, the list
+        current; () otherwise."""
+        if self.staff_expires_at is None or now > self.staff_expires_at:
+            return ()
+        if certificate_fingerprint(issuer) not in self.staff_issuers:
+            return ()
+        return tuple(self.staff_roles.get(employee_id, ()))
 
 
 def _each_pem(pems: Any, load: Callable[[bytes], list[T]], what: str) -> tuple[T, ...]:
@@ -61,20 +72,31 @@ def _crls(pems: Any) -> tuple[x509.CertificateRevocationList, ...]:
     return _each_pem(pems, lambda data: [x509.load_pem_x509_crl(data)], "revocation list")
 
 
-def _staff(document: Any, device_ca: Sequence[x509.Certificate], now: dt.datetime) -> dict[str, tuple[str, ...]]:
+@dataclass(frozen=True)
+class _StaffList:
+    roles: dict[str, tuple[str, ...]]
+    issuers: frozenset[str]
+    expires_at: dt.datetime | None
+
+
+def _staff(document: Any, device_ca: Sequence[x509.Certificate], now: dt.datetime) -> _StaffList:
+    nobody = _StaffList({}, frozenset(), None)
     if document is None:
-        return {}
+        return nobody
     try:
         content = verify_document(document, STAFF_LIST_PURPOSE, device_ca, now=now)
-        members = content["members"]
-        roles = {str(employee): tuple(str(role) for role in held) for employee, held in dict(members).items()}
+        roles = {
+            str(employee): tuple(str(role) for role in held) for employee, held in dict(content["members"]).items()
+        }
+        issuers = frozenset(str(fingerprint) for fingerprint in content["issuers"])
+        expires_at = dt.datetime.fromtimestamp(int(content["expires_at"]) / 1000, dt.UTC)
     except SignatureRefused as exc:
         log.warning("trust set: the staff list is refused; no staff card is accepted", extra={"reason": str(exc)})
-        return {}
-    except (KeyError, TypeError, ValueError):
+        return nobody
+    except (KeyError, TypeError, ValueError, OverflowError):
         log.warning("trust set: the staff list is malformed; no staff card is accepted")
-        return {}
-    return roles
+        return nobody
+    return _StaffList(roles, issuers, expires_at)
 
 
 def trust_from_set(
@@ -86,5 +108,23 @@ def trust_from_set(
     found = content.get("eid")
     eid: dict[str, Any] = found if isinstance(found, dict) else {}
     roots, intermediates = split_anchors(_certificates(eid.get("certificates")))
-    roles = _staff(content.get("staff"), device_ca, now)
-    return EidTrust(tuple(roots), tuple(intermediates), _crls(eid.get("crls")), roles)
+    staff = _staff(content.get("staff"), device_ca, now)
+    return EidTrust(
+        tuple(roots), tuple(intermediates), _crls(eid.get("crls")), staff.roles, staff.issuers, staff.expires_at
+    )
+
+
+def signed_crl_times(trust: EidTrust) -> list[dt.datetime]:
+    """The issue times of the lists in ``trust`` that a CA in it signed (times the kiosk did not make itself)."""
+    authorities = [*trust.roots, *trust.intermediates]
+    times = []
+    for crl in trust.crls:
+        for authority in authorities:
+            if authority.subject == crl.issuer and crl.is_signature_valid(_key(authority)):
+                times.append(crl.last_update_utc)
+                break
+    return times
+
+
+def _key(certificate: x509.Certificate) -> Any:
+    return certificate.public_key()  # a CA's key: one of the kinds a CRL can be signed with

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 
 from kiosk.eid.refusal import Reason, Refused
 from kiosk.eid.trust import EidTrust
-from protocol.chain import ChainError, verify_chain
+from protocol.chain import ChainError, complete_crl_problem, verify_chain
 from protocol.eid import CardHolder, NotAnEid, card_holder
 
 log = logging.getLogger(__name__)
@@ -46,17 +47,37 @@ class ValidCertificate:
 
 def _load(der: bytes) -> x509.Certificate:
     try:
-        return x509.load_der_x509_certificate(der)
-    except ValueError:
+        certificate = x509.load_der_x509_certificate(der)
+        certificate.not_valid_after_utc  # noqa: B018  # parsed lazily: make a malformed certificate fail here
+        certificate.not_valid_before_utc  # noqa: B018
+        return certificate
+    except (ValueError, x509.InvalidVersion):
         raise Refused(Reason.NOT_AN_EID, "the card's certificate is not DER X.509") from None
 
 
-def _check_clock(trust: EidTrust, now: dt.datetime, floor: dt.datetime | None, policy: ValidationPolicy) -> None:
+def _first_clause(message: str) -> str:
+    """A verifier message without the certificate it names: the subject holds a name and a personnummer."""
+    return message.split(" (encountered processing", 1)[0].split("<Certificate", 1)[0][:160]
+
+
+def _check_clock(
+    certificate: x509.Certificate,
+    trust: EidTrust,
+    now: dt.datetime,
+    floor: dt.datetime | None,
+    policy: ValidationPolicy,
+) -> None:
+    """Before any date is judged: is the kiosk's clock behind a time it knows has passed? The floor, and the
+    issue time of the card's issuer's own list (only that issuer's, signed: another issuer's clock is not ours
+    to judge by)."""
     if floor is not None and now < floor - policy.clock_skew:
         raise Refused(Reason.CLOCK_BEHIND, "the clock is before the last known good time")
-    for crl in trust.crls:
-        if now < crl.last_update_utc - policy.clock_skew:
-            raise Refused(Reason.CLOCK_BEHIND, "the clock is before a revocation list was issued")
+    for authority in (*trust.intermediates, *trust.roots):
+        if authority.subject != certificate.issuer:
+            continue
+        crl = _crl_for(trust, authority)
+        if crl is not None and now < crl.last_update_utc - policy.clock_skew:
+            raise Refused(Reason.CLOCK_BEHIND, "the clock is before the issuer's revocation list was issued")
 
 
 def _check_key_usage(certificate: x509.Certificate) -> None:
@@ -74,7 +95,11 @@ def _key(certificate: x509.Certificate) -> Any:
 
 def _crl_for(trust: EidTrust, issuer: x509.Certificate) -> x509.CertificateRevocationList | None:
     """The newest list signed by ``issuer`` among those the kiosk holds."""
-    lists = [crl for crl in trust.crls if crl.issuer == issuer.subject and crl.is_signature_valid(_key(issuer))]
+    lists = [
+        crl
+        for crl in trust.crls
+        if crl.issuer == issuer.subject and complete_crl_problem(crl) is None and crl.is_signature_valid(_key(issuer))
+    ]
     return max(lists, key=lambda crl: crl.last_update_utc, default=None)
 
 
@@ -85,6 +110,8 @@ def _check_revocation(
         crl = _crl_for(trust, issuer)
         if crl is None:
             raise Refused(Reason.NO_TRUST_LIST, "no revocation list for an issuer on the path")
+        if now < crl.last_update_utc - policy.clock_skew:
+            raise Refused(Reason.CLOCK_BEHIND, "the clock is before the revocation list was issued")
         next_update = crl.next_update_utc
         if next_update is None or now > next_update + policy.crl_grace:
             raise Refused(Reason.STALE_TRUST_LIST, "the revocation list is past its next update and the grace")
@@ -102,14 +129,23 @@ def validate_certificate(
 ) -> ValidCertificate:
     """Check a card's certificate at ``now`` against ``trust``; `Refused` with the reason if it fails.
 
-    ``clock_floor`` is the latest time the kiosk knows has passed (a fetched trust set, an earlier sign-in):
-    a clock behind it cannot be trusted to judge validity.
+    ``clock_floor`` is the latest time the kiosk knows has passed (an issuer's signed list): a clock behind it
+    cannot be trusted to judge validity. `Refused` is the only exception: `cryptography` parses a certificate
+    lazily, so a malformed one can fail in any step, and each such failure is "not an e-ID".
     """
-    policy = policy or ValidationPolicy()
+    try:
+        return _validate(der, trust, now, clock_floor, policy or ValidationPolicy())
+    except (ValueError, TypeError, x509.InvalidVersion, UnsupportedAlgorithm):
+        raise Refused(Reason.NOT_AN_EID, "the certificate cannot be parsed") from None
+
+
+def _validate(
+    der: bytes, trust: EidTrust, now: dt.datetime, clock_floor: dt.datetime | None, policy: ValidationPolicy
+) -> ValidCertificate:
     certificate = _load(der)
     if trust.empty:
         raise Refused(Reason.NO_TRUST_LIST, "the kiosk holds no e-ID trust anchors")
-    _check_clock(trust, now, clock_floor, policy)
+    _check_clock(certificate, trust, now, clock_floor, policy)
     if now > certificate.not_valid_after_utc:
         raise Refused(Reason.EXPIRED, "the certificate's validity has ended")
     if now < certificate.not_valid_before_utc:
@@ -117,7 +153,7 @@ def validate_certificate(
     try:
         chain = verify_chain(certificate, trust.roots, trust.intermediates, now)
     except ChainError as exc:
-        raise Refused(Reason.UNKNOWN_ISSUER, str(exc)[:200]) from None
+        raise Refused(Reason.UNKNOWN_ISSUER, _first_clause(str(exc))) from None
     _check_key_usage(certificate)
     _check_revocation(chain, trust, now, policy)
     try:

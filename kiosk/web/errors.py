@@ -7,11 +7,11 @@ import logging
 from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 from werkzeug.wrappers import Response as BaseResponse
 
 from kiosk.web.preferences import UnknownLanguage
-from kiosk.web.visit import end_visit
+from kiosk.web.visit import card_field, end_visit
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def _expired_form(exc: CSRFError) -> BaseResponse | tuple[Response | str, int]:
     # works; a keepalive learns that the visit is over; any other form shows why it did not go through.
     log.info("form refused: CSRF check failed", extra={"endpoint": request.endpoint, "reason": exc.description})
     if request.endpoint == "visit.end":
-        end_visit()
+        end_visit(card_field())  # the visit's cookie is gone, but the form still names its card: reset it
         return redirect(url_for("start.index"), 303)
     if request.endpoint == "visit.keepalive":
         return jsonify({"visit": "ended"}), 409
@@ -64,8 +64,15 @@ def _internal_error(_exc: InternalServerError) -> tuple[str, int]:
     )
 
 
+def _untrusted_host(_exc: SecurityError) -> tuple[str, int, dict[str, str]]:
+    # No page: a request for another host name has no URLs to build one with, and deserves none.
+    log.warning("request refused: untrusted Host header")
+    return "Bad request: this kiosk answers only as 127.0.0.1 or localhost.\n", 400, {"Content-Type": "text/plain"}
+
+
 def register_error_pages(app: Flask) -> None:
     """Map errors to pages on ``app``."""
+    app.register_error_handler(SecurityError, _untrusted_host)
     app.register_error_handler(CSRFError, _expired_form)
     app.register_error_handler(UnknownLanguage, _unknown_language)
     app.register_error_handler(404, _not_found)

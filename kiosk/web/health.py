@@ -17,7 +17,8 @@ bp = Blueprint("health", __name__)
 
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
-    """Database reachable, outbox depth, device id and software version; 503 when the database is not."""
+    """Database, outbox depth, card service and reader, device id and version; 503 when the database is not
+    reachable or the card service has stopped."""
     rt = runtime()
     body: dict[str, object] = {"device_id": rt.settings.device_id, "version": version("tinget")}
     try:
@@ -28,5 +29,11 @@ def healthz() -> tuple[Response, int]:
         log.error("health check: database unavailable", extra={"error": type(exc).__name__})
         body["database"] = "unavailable"
         body["outbox_depth"] = None
-    body["status"] = "ok" if body["database"] == "ok" else "degraded"
-    return jsonify(body), 200 if body["database"] == "ok" else 503
+    card_service = rt.card_service
+    # A card service that was started and has stopped is a kiosk that cannot sign anyone in: the watchdog
+    # restarts the UI on a 503.
+    body["card_service"] = "running" if card_service.alive else ("stopped" if card_service.started else "not-started")
+    body["card_reader"] = str(card_service.state().phase)
+    healthy = body["database"] == "ok" and body["card_service"] != "stopped"
+    body["status"] = "ok" if healthy else "degraded"
+    return jsonify(body), 200 if healthy else 503

@@ -16,7 +16,7 @@ import socket
 import time
 from collections.abc import Iterator
 
-from flask import Blueprint, Response, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, g, redirect, render_template, request, session, url_for
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response as BaseResponse
@@ -110,9 +110,21 @@ def role_name(role: str) -> str:
     return str(name) if name is not None else role
 
 
+def card_state() -> CardState:
+    """The card's state for this request: read once, so the page's text and the state it tells card.js it
+    shows are the same (a second read could already see the next state, and the page would never move on)."""
+    if "card_state" not in g:
+        g.card_state = runtime().card_service.state()
+    state: CardState = g.card_state
+    return state
+
+
 def current_visitor() -> Visitor | None:
     """The person signed in for this visit, if their card is still in; None otherwise."""
-    return runtime().card_service.visitor(session.get(CARD_KEY))
+    state, insertion = card_state(), session.get(CARD_KEY)
+    if insertion and state.phase is Phase.SIGNED_IN and state.insertion == insertion:
+        return state.visitor
+    return None
 
 
 @bp.before_app_request
@@ -125,7 +137,7 @@ def drop_visit_without_card() -> None:
 
 @bp.app_context_processor
 def _card_context() -> dict[str, object]:
-    state = runtime().card_service.state()
+    state = card_state()
     return {"card_state": state, "visitor": current_visitor(), "card_public": state.public()}
 
 
@@ -177,7 +189,7 @@ def events() -> Response:
 @bp.get("/signin")
 def signin() -> str | BaseResponse:
     """The sign-in screen for the card in the reader: reading, the PIN keypad, or why it was refused."""
-    state = runtime().card_service.state()
+    state = card_state()
     if state.phase is Phase.SIGNED_IN and current_visitor() is not None:
         return redirect(url_for("signin.welcome"), 303)
     if state.phase not in SIGNIN_PHASES:
@@ -219,8 +231,3 @@ def welcome() -> str | BaseResponse:
         "welcome.html",
         resident_tiles=[t for t in TILES if not t.for_staff],
     )
-
-
-def card_state_for_page() -> CardState:
-    """The state a page was rendered for (card.js compares it with the events)."""
-    return runtime().card_service.state()

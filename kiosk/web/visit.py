@@ -38,7 +38,8 @@ def end_visit(card: int | None = None) -> None:
         runtime().card_service.end_visit(card)
 
 
-def _card_field() -> int | None:
+def card_field() -> int | None:
+    """The card a posted form says its page showed (the ``card`` field), or None."""
     try:
         return int(request.form.get("card", "")) or None
     except ValueError:
@@ -70,7 +71,7 @@ def end() -> BaseResponse:
 
     The form names the card its page was showing; that card (if still in) is reset, never one inserted since.
     """
-    end_visit(session.get(CARD_KEY) or _card_field())
+    end_visit(session.get(CARD_KEY) or card_field())
     return redirect(url_for("start.index"), 303)
 
 

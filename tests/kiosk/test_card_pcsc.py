@@ -56,7 +56,6 @@ def card_service(private_pcscd, kiosk_db) -> Iterator[CardService]:
         device_id="ange",
         trust=store.trust,
         clock_floor=store.clock_floor,
-        advance_clock_floor=store.advance_clock_floor,
         record=store.record,
     )
     service.start()

@@ -14,6 +14,8 @@ def test_healthz_reports_database_outbox_device_and_version(client):
         "outbox_depth": 0,
         "device_id": "ange",
         "version": version("tinget"),
+        "card_service": "not-started",
+        "card_reader": "no-service",
     }
 
 

@@ -96,6 +96,8 @@ def test_the_health_check_reports_the_outbox_depth(app, client):
         "outbox_depth": 2,
         "device_id": "ange",
         "version": body["version"],
+        "card_service": "not-started",
+        "card_reader": "no-service",
     }
     assert body["version"]
 

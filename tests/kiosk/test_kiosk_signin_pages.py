@@ -33,7 +33,8 @@ def signin_app(tmp_path, pki, eid_issuer, reader) -> Iterator:
     )
     engine = make_engine(settings.database)
     upgrade(engine, "ange")
-    content = {**eid_issuer.trust_content(), "staff": signed_staff_list(pki, {EMPLOYEE_ID: ["registrar", "staff"]})}
+    staff = signed_staff_list(pki, {EMPLOYEE_ID: ["registrar", "staff"]}, eid_issuer)
+    content = {**eid_issuer.trust_content(), "staff": staff}
     store_trust_set(engine, content)
     service = card_service_for(settings, engine, reader=lambda: reader)
     service.start()

@@ -454,7 +454,7 @@ def test_refusal_reasons_are_stable_strings() -> None:
 
 def test_holder_kinds_and_the_staff_list_purpose_are_stable_strings() -> None:
     assert [str(kind) for kind in HolderKind] == ["resident", "staff"]
-    assert STAFF_LIST_PURPOSE == "tinget/staff-list/v1"
+    assert STAFF_LIST_PURPOSE == "tinget/staff-list/v2"
 
 
 def test_a_card_holder_can_be_made_directly_for_fakes() -> None:

@@ -147,7 +147,7 @@ def test_a_tampered_document_is_refused(document: dict[str, Any], anchors: list[
 def test_a_document_signed_for_another_purpose_is_refused(pki: PkiLayout, anchors: list[x509.Certificate]) -> None:
     """SEC-12: a signature for another kind of document cannot be passed off as a staff list."""
     other = signed_by(pki.hub_client, purpose="tinget/other/v1")
-    refused(other, anchors, "not signed for 'tinget/staff-list/v1'")
+    refused(other, anchors, "not signed for 'tinget/staff-list/v2'")
     relabelled = {**other, "purpose": STAFF_LIST_PURPOSE}
     refused(relabelled, anchors, "signature does not match")  # the purpose is part of what is signed
 

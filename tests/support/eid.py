@@ -20,6 +20,7 @@ from cryptography import x509
 from kiosk.card.model import PivCardModel, model_from_file
 from kiosk.eid.trust import EidTrust
 from protocol.chain import split_anchors
+from protocol.eid import certificate_fingerprint
 from protocol.testcard import CardFile, read_test_card
 
 PIN = "80914657"  # distinctive, so scanners can look for it in logs and databases
@@ -74,7 +75,13 @@ class Issuer:
             tuple(intermediates),
             tuple(self.crls()) if crls else (),
             staff_roles if staff_roles is not None else {EMPLOYEE_ID: ("registrar", "staff")},
+            frozenset({certificate_fingerprint(self.issuing_ca())}),
+            dt.datetime.now(dt.UTC) + dt.timedelta(days=8),
         )
+
+    def issuing_ca(self) -> x509.Certificate:
+        """The CA that signs this issuer's cards (staff cards included)."""
+        return x509.load_pem_x509_certificate((self.ca_dir / "issuing.pem").read_bytes())
 
     def trust_content(self) -> dict[str, Any]:
         """The ``eid`` part of a trust set for this issuer, as the hub builds it."""
@@ -100,8 +107,9 @@ def make_issuer(root: Path, now: dt.datetime | None = None) -> Issuer:
     return issuer
 
 
-def signed_staff_list(pki: Any, members: dict[str, list[str]]) -> dict[str, Any]:
-    """The staff list as the hub signs it, with the hub client key of a test ``pki`` (`provisioning.pki`)."""
+def signed_staff_list(pki: Any, members: dict[str, list[str]], issuer: Issuer) -> dict[str, Any]:
+    """The staff list as the hub signs it, with the hub client key of a test ``pki`` (`provisioning.pki`), for
+    staff cards from ``issuer``'s card CA, valid for a week."""
     from cryptography.hazmat.primitives import serialization
 
     from protocol.eid import STAFF_LIST_PURPOSE
@@ -109,7 +117,14 @@ def signed_staff_list(pki: Any, members: dict[str, list[str]]) -> dict[str, Any]
 
     key = serialization.load_pem_private_key(pki.hub_client.key_file.read_bytes(), password=None)
     certificate = x509.load_pem_x509_certificate(pki.hub_client.cert_file.read_bytes())
-    return sign_document({"members": members}, STAFF_LIST_PURPOSE, key, certificate)  # type: ignore[arg-type]
+    now = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
+    content = {
+        "members": members,
+        "issuers": [certificate_fingerprint(issuer.issuing_ca())],
+        "issued_at": now,
+        "expires_at": now + 7 * 24 * 3600 * 1000,
+    }
+    return sign_document(content, STAFF_LIST_PURPOSE, key, certificate)  # type: ignore[arg-type]
 
 
 def store_trust_set(engine: Any, content: dict[str, Any], *, version: int = 1) -> None:
@@ -135,3 +150,39 @@ def store_trust_set(engine: Any, content: dict[str, Any], *, version: int = 1) -
                 announced_url=f"/device/v1/sets/trust?version={version}",
             )
         )
+
+
+def make_crl(
+    issuer: Issuer,
+    *,
+    revoked: tuple[int, ...] = (),
+    delta: bool = False,
+    partial: bool = False,
+    issued_at: dt.datetime | None = None,
+    next_update: dt.datetime | None = None,
+    number: int = 1000,
+) -> x509.CertificateRevocationList:
+    """A list signed by ``issuer``'s card CA: complete by default, or a delta or a partial (IDP) one."""
+    from cryptography.hazmat.primitives import hashes
+
+    from provisioning import pem
+
+    issued_at = issued_at or dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    ca = issuer.issuing_ca()
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca.subject)
+        .last_update(issued_at)
+        .next_update(next_update or issued_at + dt.timedelta(days=1))
+        .add_extension(x509.CRLNumber(number), critical=False)
+    )
+    if delta:
+        builder = builder.add_extension(x509.DeltaCRLIndicator(number - 1), critical=True)
+    if partial:
+        scope = x509.IssuingDistributionPoint(None, None, False, True, None, False, False)
+        builder = builder.add_extension(scope, critical=True)
+    for serial in revoked:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(issued_at).build()
+        )
+    return builder.sign(pem.read_key(issuer.ca_dir / "issuing.key"), hashes.SHA256())
