@@ -177,7 +177,7 @@ def start(ceremony: Ceremony, index: int, rng: Rng = group.random_scalar) -> tup
     """Round 1 for trustee ``index``: a fresh polynomial and box key pair, and the announcement to publish."""
     if index not in ceremony.indices:
         raise KeygenError(f"there is no trustee {index} in this ceremony")
-    box_public, box_secret = pysodium.crypto_box_keypair()
+    box_public, box_secret = pysodium.crypto_box_seed_keypair(rng())  # a fresh libsodium scalar as the seed
     coefficients = tuple(rng() for _ in range(ceremony.threshold))
     commitments = tuple(group.base_mult(a) for a in coefficients)
     statement = _announcement_statement(ceremony, index, bytes(box_public), commitments)

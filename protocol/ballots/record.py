@@ -48,17 +48,13 @@ def entry_line(entry: BoardEntry, status: str) -> dict[str, Any]:
 
 
 def tally_line(
-    rules: PollRules,
-    entries: list[BoardEntry],
-    aggregate: Aggregate,
-    partials: list[PartialDecryption],
-    result: Result,
+    head: str, entries: int, aggregate: Aggregate, partials: list[PartialDecryption], result: Result
 ) -> dict[str, Any]:
-    """The last line."""
+    """The last line: ``head`` is the last entry's hash (the genesis hash of an empty board)."""
     return {
         "type": "tally",
-        "head": entries[-1].hash if entries else board.genesis(rules.poll_id),
-        "entries": len(entries),
+        "head": head,
+        "entries": entries,
         "aggregate": tally.aggregate_to_json(aggregate),
         "partials": [p.to_json() for p in partials],
         "result": result.to_json(),
@@ -85,7 +81,13 @@ def record_lines(
     result: Result,
 ) -> Iterator[bytes]:
     """The record, line by line, each line's canonical bytes with its ``\\n``: what the hub publishes."""
+    yield from board_lines(rules, key, entries)
+    head = entries[-1].hash if entries else board.genesis(rules.poll_id)
+    yield codec.encode(tally_line(head, len(entries), aggregate, partials, result)) + b"\n"
+
+
+def board_lines(rules: PollRules, key: ElectionKey, entries: list[BoardEntry]) -> Iterator[bytes]:
+    """The closed board: the record without its tally line, which trustees verify before they decrypt."""
     yield codec.encode(header_line(rules, key)) + b"\n"
     for entry, status in zip(entries, board.statuses(entries, rules.revote), strict=True):
         yield codec.encode(entry_line(entry, status)) + b"\n"
-    yield codec.encode(tally_line(rules, entries, aggregate, partials, result)) + b"\n"

@@ -146,6 +146,7 @@ class _Checker:
         self.casts: list[Cast] = []
         self.published: dict[str, str] = {}
         self.aggregate = tally.empty_aggregate(rules)
+        self.counted = 0
 
     def take(self, first: int, result: tuple[list[_Fact], tuple[int, str] | None, list[tuple[bytes, bytes]]]) -> None:
         facts, problem, total = result
@@ -169,15 +170,23 @@ class _Checker:
             self.aggregate = tuple(x + y for x, y in zip(self.aggregate, chunk, strict=True))
 
 
-def verify_lines(lines: Iterable[bytes], jobs: int = 1, expected_head: str | None = None) -> Verified:
-    """Verify a record given as its lines; raises `RecordProblem` naming the first thing that does not hold."""
-    stream = iter(lines)
+@dataclass(frozen=True, slots=True)
+class ClosedBoard:
+    """A verified board without its tally: what a trustee checks before it decrypts the aggregate."""
+
+    rules: PollRules
+    key: ElectionKey
+    aggregate: tally.Aggregate
+    head: str
+    entries: int
+    counted: int
+    checks: tuple[str, ...]
+
+
+def _read_board(stream: Iterator[bytes], jobs: int) -> tuple[_Checker, bytes | None, list[str]]:
     header = _decode_line(next(stream, b""), "the first line")
-    if (
-        header.get("type") != "election"
-        or header.get("format") != RECORD_FORMAT
-        or set(header) != {"type", "format", "poll", "keygen"}
-    ):
+    expected_keys = {"type", "format", "poll", "keygen"}
+    if header.get("type") != "election" or header.get("format") != RECORD_FORMAT or set(header) != expected_keys:
         raise RecordProblem(f"the first line is not a {RECORD_FORMAT} election header")
     try:
         rules = PollRules.from_json(header["poll"])
@@ -192,13 +201,44 @@ def verify_lines(lines: Iterable[bytes], jobs: int = 1, expected_head: str | Non
     ]
     checker = _Checker(rules, key)
     args = (rules.to_json(), group.to_hex(key.public_key))
-    tally_raw = _check_entries(checker, _chunks(stream), args, jobs)
-    if tally_raw is None:
-        raise RecordProblem("the record ends without a tally line")
+    ending = _check_entries(checker, _chunks(stream), args, jobs)
     checks.append(
         f"board: {checker.seq} entries chain from the poll's genesis; "
         "every tracking code is its ballot's hash; every ballot's proofs hold"
     )
+    counted = board.counted_codes(checker.casts, rules.revote)
+    for tracking, status in checker.published.items():
+        expected = board.COUNTED if tracking in counted else board.SUPERSEDED
+        if status != expected:
+            raise RecordProblem(
+                f"ballot {short_code(tracking)} is marked {status}, "
+                f"but the {rules.revote}-counts rule makes it {expected}"
+            )
+    checker.counted = len(counted)
+    checks.append(
+        f"re-vote rule ({rules.revote} counts): {len(counted)} counted, one per voter; "
+        f"{len(checker.casts) - len(counted)} superseded"
+    )
+    return checker, ending, checks
+
+
+def verify_board(lines: Iterable[bytes], jobs: int = 1) -> ClosedBoard:
+    """Verify a closed board (a record's election and entry lines, no tally line) and compute its aggregate."""
+    stream = iter(lines)
+    checker, ending, checks = _read_board(stream, jobs)
+    if ending is not None:
+        raise RecordProblem("this is a full record with a tally, not a closed board")
+    return ClosedBoard(
+        checker.rules, checker.key, checker.aggregate, checker.prev, checker.seq, checker.counted, tuple(checks)
+    )
+
+
+def verify_lines(lines: Iterable[bytes], jobs: int = 1, expected_head: str | None = None) -> Verified:
+    """Verify a record given as its lines; raises `RecordProblem` naming the first thing that does not hold."""
+    stream = iter(lines)
+    checker, tally_raw, checks = _read_board(stream, jobs)
+    if tally_raw is None:
+        raise RecordProblem("the record ends without a tally line")
     if next(stream, None) is not None:
         raise RecordProblem("there are lines after the tally line")
     return _check_tally(checker, _decode_line(tally_raw, "the tally line"), checks, expected_head)
@@ -240,18 +280,6 @@ def _check_tally(checker: _Checker, data: dict[str, Any], checks: list[str], exp
         raise RecordProblem(
             "the board's head is not the one you expected: the board was changed after it was published"
         )
-    counted = board.counted_codes(checker.casts, rules.revote)
-    for tracking, status in checker.published.items():
-        expected = board.COUNTED if tracking in counted else board.SUPERSEDED
-        if status != expected:
-            raise RecordProblem(
-                f"ballot {short_code(tracking)} is marked {status}, "
-                f"but the {rules.revote}-counts rule makes it {expected}"
-            )
-    checks.append(
-        f"re-vote rule ({rules.revote} counts): {len(counted)} counted, one per voter; "
-        f"{len(checker.casts) - len(counted)} superseded"
-    )
     try:
         aggregate = tally.aggregate_from_json(data["aggregate"], rules)
     except (TallyError, ValueError) as exc:
@@ -264,13 +292,13 @@ def _check_tally(checker: _Checker, data: dict[str, Any], checks: list[str], exp
         f"decryption: {len(partials)} trustees' partial decryptions, every proof holds against their verification keys"
     )
     result = data["result"]
-    if not isinstance(result, dict) or set(result) != {"counts", "counted"} or result["counted"] != len(counted):
+    if not isinstance(result, dict) or set(result) != {"counts", "counted"} or result["counted"] != checker.counted:
         raise RecordProblem("the published number of counted ballots is not the number counted on the board")
     counts = result["counts"]
     if (
         not isinstance(counts, list)
         or len(counts) != len(rules.options)
-        or not all(isinstance(c, int) and 0 <= c <= len(counted) for c in counts)
+        or not all(isinstance(c, int) and 0 <= c <= checker.counted for c in counts)
     ):
         raise RecordProblem("the published counts are not one number per option between 0 and the ballots counted")
     for option, (count, point) in enumerate(zip(counts, tally.count_points(aggregate, partials), strict=True)):
@@ -279,7 +307,9 @@ def _check_tally(checker: _Checker, data: dict[str, Any], checks: list[str], exp
                 f"the published count for option {option} ({rules.options[option]}) is not what the trustees decrypted"
             )
     checks.append("result: every published count is what the aggregate decrypts to")
-    return Verified(rules.poll_id, rules.options, tuple(counts), len(counted), checker.seq, checker.prev, tuple(checks))
+    return Verified(
+        rules.poll_id, rules.options, tuple(counts), checker.counted, checker.seq, checker.prev, tuple(checks)
+    )
 
 
 def _partials(data: object, rules: PollRules, key: ElectionKey, aggregate: tally.Aggregate) -> list[PartialDecryption]:
@@ -308,3 +338,21 @@ def verify_file(path: Path, jobs: int = 1, expected_head: str | None = None) -> 
     """Verify the record in the file at ``path`` (streamed, line by line)."""
     with path.open("rb") as stream:
         return verify_lines(stream, jobs, expected_head)
+
+
+def find_codes(path: Path, codes: Iterable[str]) -> dict[str, str | None]:
+    """Each tracking code (short ``ABCD-EFGH-…`` or the full hash) and its status on the record's board, or None."""
+    wanted = {code: code.strip().upper().replace(" ", "") for code in codes}
+    found: dict[str, str | None] = dict.fromkeys(wanted)
+    if not wanted:
+        return found
+    with path.open("rb") as stream:
+        for line in stream:
+            data = _decode_line(line, "a record line")
+            if data.get("type") != "entry" or not isinstance(data.get("tracking"), str):
+                continue
+            full, short = data["tracking"], short_code(data["tracking"])
+            for code, norm in wanted.items():
+                if norm in (full.upper(), short):
+                    found[code] = data["status"]
+    return found
