@@ -55,7 +55,7 @@ class Ballot:
 
     def encoded(self) -> bytes:
         """The canonical bytes: what the kiosk stores and sends, and what the tracking code hashes."""
-        return codec.encode(self.to_json())
+        return codec.encode_valid(self.to_json())  # hex digits and the poll id, which `PollRules` checked
 
     @property
     def tracking_hash(self) -> str:
@@ -118,8 +118,8 @@ def short_code(full_hash: str) -> str:
     return "-".join(text[i : i + 4] for i in range(0, len(text), 4))
 
 
-def _statement(rules: PollRules, ciphertexts: tuple[Ciphertext, ...], subject: str) -> dict[str, object]:
-    return {"poll": rules.poll_id, "ballot": [c.to_json() for c in ciphertexts], "subject": subject}
+def _statement(rules: PollRules, ciphertexts: list[dict[str, str]], subject: str) -> dict[str, object]:
+    return {"poll": rules.poll_id, "ballot": ciphertexts, "subject": subject}
 
 
 def cast_ballot(rules: PollRules, key: Point, selected: frozenset[int], rng: Rng = group.random_scalar) -> Ballot:
@@ -131,13 +131,13 @@ def cast_ballot(rules: PollRules, key: Point, selected: frozenset[int], rng: Rng
     if not rules.allows(selected):
         raise ValueError("the choice is outside the poll's limits")
     nonces = [rng() for _ in rules.options]
-    encrypted = [elgamal.encrypt_with_nonce(key, int(i in selected), n) for i, n in enumerate(nonces)]
-    ciphertexts = tuple(encrypted)
+    ciphertexts = tuple(elgamal.encrypt_with_nonce(key, int(i in selected), n) for i, n in enumerate(nonces))
+    public = [c.to_json() for c in ciphertexts]
     options = tuple(
         OptionCiphertext(
             c,
             proofs.prove_range(
-                _statement(rules, ciphertexts, f"option/{i}"), key, c, nonces[i], int(i in selected), 0, 1, rng
+                _statement(rules, public, f"option/{i}"), key, c, nonces[i], int(i in selected), 0, 1, rng
             ),
         )
         for i, c in enumerate(ciphertexts)
@@ -148,7 +148,7 @@ def cast_ballot(rules: PollRules, key: Point, selected: frozenset[int], rng: Rng
         for n in nonces[1:]:
             nonce_sum = group.scalar_add(nonce_sum, n)
         selections = proofs.prove_range(
-            _statement(rules, ciphertexts, "selections"),
+            _statement(rules, public, "selections"),
             key,
             elgamal.total(list(ciphertexts)),
             nonce_sum,
@@ -165,14 +165,15 @@ def ballot_problem(rules: PollRules, key: Point, ballot: Ballot) -> str | None:
     if ballot.poll_id != rules.poll_id or len(ballot.options) != len(rules.options):
         return "the ballot does not fit the poll"
     ciphertexts = ballot.ciphertexts
+    public = [c.to_json() for c in ciphertexts]
     for i, option in enumerate(ballot.options):
-        statement = _statement(rules, ciphertexts, f"option/{i}")
+        statement = _statement(rules, public, f"option/{i}")
         if not proofs.check_range(statement, key, option.ciphertext, option.proof, 0, 1):
             return f"the proof that option {i} holds 0 or 1 does not hold"
     if rules.limits_selections:
         if ballot.selections is None:
             return "the proof of the number of selections is missing"
-        statement = _statement(rules, ciphertexts, "selections")
+        statement = _statement(rules, public, "selections")
         total = elgamal.total(list(ciphertexts))
         if not proofs.check_range(statement, key, total, ballot.selections, rules.min_selections, rules.max_selections):
             return f"the proof that {rules.min_selections}..{rules.max_selections} options are chosen does not hold"

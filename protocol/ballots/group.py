@@ -76,7 +76,8 @@ def hash_to_scalar(domain: str, statement: dict[str, object]) -> Scalar:
     """
     if "domain" in statement:
         raise ValueError("the statement must not set its own domain")
-    digest = hashlib.sha512(codec.encode({"domain": domain, **statement})).digest()
+    # Every statement is built from validated parts (hex, integers, poll and ceremony text checked on entry).
+    digest = hashlib.sha512(codec.encode_valid({"domain": domain, **statement})).digest()
     return Scalar(bytes(pysodium.crypto_core_ristretto255_scalar_reduce(digest)))
 
 

@@ -49,6 +49,9 @@ class Ceremony:
             raise KeygenError(f"need 1 ≤ threshold ≤ trustees ≤ {MAX_TRUSTEES}")
         if len(set(self.trustees)) != len(self.trustees) or not all(self.trustees):
             raise KeygenError("every trustee needs a distinct, non-empty name")
+        bad_text = codec.problem(self.to_json())
+        if bad_text:
+            raise KeygenError(f"the ceremony cannot be encoded canonically: {bad_text}")
 
     @property
     def indices(self) -> range:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from protocol import codec
+
 METHODS = ("single", "yes-no-abstain", "approval")
 REVOTE_RULES = ("latest", "first")
 YES_NO_ABSTAIN = ("yes", "no", "abstain")
@@ -50,6 +52,9 @@ class PollRules:
             raise PollError(f"a {self.method} poll takes exactly one selection")
         if self.method == "yes-no-abstain" and self.options != YES_NO_ABSTAIN:
             raise PollError("a yes-no-abstain poll has the options yes, no, abstain in that order")
+        bad_text = codec.problem(self.to_json())
+        if bad_text:
+            raise PollError(f"poll parameters cannot be encoded canonically: {bad_text}")
 
     @property
     def limits_selections(self) -> bool:

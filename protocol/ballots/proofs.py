@@ -68,7 +68,7 @@ def _range_commitments(
 ) -> list[list[str]]:
     commitments = []
     for offset, (c, s) in enumerate(branches):
-        shifted = group.sub(ciphertext.b, group.small_multiple(lo + offset))
+        shifted = group.sub(ciphertext.b, group.small_multiple(lo + offset)) if lo + offset else ciphertext.b
         a_v = group.sub(group.base_mult(s), group.mult(c, ciphertext.a))
         b_v = group.sub(group.mult(s, key), group.mult(c, shifted))
         commitments.append([group.to_hex(a_v), group.to_hex(b_v)])

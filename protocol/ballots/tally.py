@@ -31,7 +31,12 @@ def empty_aggregate(rules: PollRules) -> Aggregate:
 
 def add_ballot(aggregate: Aggregate, ballot: Ballot) -> Aggregate:
     """The aggregate with ``ballot`` counted too: what the hub does as each counted ballot arrives."""
-    return tuple(total + c for total, c in zip(aggregate, ballot.ciphertexts, strict=True))
+    return add_ciphertexts(aggregate, ballot.ciphertexts)
+
+
+def add_ciphertexts(aggregate: Aggregate, ciphertexts: tuple[Ciphertext, ...]) -> Aggregate:
+    """The aggregate plus one ciphertext per option (libsodium point additions)."""
+    return tuple(total + c for total, c in zip(aggregate, ciphertexts, strict=True))
 
 
 def remove_ballot(aggregate: Aggregate, ballot: Ballot) -> Aggregate:

@@ -59,10 +59,13 @@ class _Fact:
 
 
 def _decode_line(line: bytes, where: str) -> dict[str, Any]:
+    raw = line.rstrip(b"\n")
     try:
-        data = codec.decode(line.rstrip(b"\n"), max_size=MAX_LINE_SIZE)
+        data = codec.decode(raw, max_size=MAX_LINE_SIZE, canonical=False)  # validates every value
     except codec.DecodeError as exc:
         raise RecordProblem(f"{where} is not a canonical JSON line: {exc}") from None
+    if codec.encode_valid(data) != raw:  # the canonical check `decode` would make, without a second walk
+        raise RecordProblem(f"{where} is not a canonical JSON line: keys sorted, no spaces, minimal escapes")
     if not isinstance(data, dict):
         raise RecordProblem(f"{where} is not a JSON object")
     return data
@@ -74,7 +77,7 @@ def _entry_problem(
     if set(data) != _ENTRY_KEYS or data["type"] != "entry":
         return None, "is not a board entry with exactly the fields " + ", ".join(sorted(_ENTRY_KEYS)), None
     chained = {k: data[k] for k in ("seq", "prev", "tracking", "voter", "cast_at", "ballot", "reason")}
-    if board.entry_hash(chained) != data["hash"]:
+    if board.entry_hash(chained, decoded=True) != data["hash"]:
         return None, "has a hash that does not match its contents", None
     tracking, status, reason = data["tracking"], data["status"], data["reason"]
     if not isinstance(tracking, str) or len(tracking) != 64 or status not in board.STATUSES:
