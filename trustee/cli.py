@@ -206,11 +206,18 @@ def _board(path: Path, jobs: int) -> verify.ClosedBoard:
 @click.argument("board_file", type=IN_FILE)
 @STATE_OPTION
 @click.option("--out", required=True, type=OUT_FILE)
+@click.option("--head", help="The board head published on the public board: the file must end in it.")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64), help="Processes checking proofs.")
 @_errors
-def decrypt_command(board_file: Path, state_file: Path, out: Path, jobs: int) -> None:
-    """Verify the closed board, then decrypt its aggregate (never a single ballot) with this trustee's share."""
+def decrypt_command(board_file: Path, state_file: Path, out: Path, head: str | None, jobs: int) -> None:
+    """Verify the closed board, then decrypt its aggregate (never a single ballot) with this trustee's share.
+
+    Check that the board is the public one (--head, or compare the printed head with the public board): a board
+    made up for you could hold one voter's ballot alone.
+    """
     closed = _board(board_file, jobs)
+    if head is not None and head != closed.head:
+        raise click.ClickException("the board's head is not the published one: refusing to decrypt")
     state = load_state(state_file)
     if state.share is None:
         raise click.ClickException("this trustee's key generation has not finished (run keygen finish first)")
@@ -218,6 +225,7 @@ def decrypt_command(board_file: Path, state_file: Path, out: Path, jobs: int) ->
         raise click.ClickException("the board is for another poll or key generation than this state file")
     for check in closed.checks:
         click.echo(f"ok  {check}")
+    click.echo(f"board head {closed.head}, {closed.counted} ballots counted: compare with the public board")
     partial = tally.decrypt_share(closed.rules, closed.key, state.secrets.index, state.share, closed.aggregate)
     body = {"head": closed.head, "aggregate": tally.aggregate_to_json(closed.aggregate), "partial": partial.to_json()}
     _write(out, {"round": "decrypt", "poll": closed.rules.poll_id, "body": body})

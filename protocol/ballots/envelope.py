@@ -18,7 +18,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from protocol import codec
-from protocol.ballots.ballot import Ballot, tracking_hash
+from protocol.ballots.ballot import Ballot, ballot_problem, tracking_hash
+from protocol.ballots.group import Point
 from protocol.ballots.poll import PollRules
 
 ENVELOPE_FORMAT = "tinget/envelope/v1"
@@ -124,3 +125,18 @@ def verify_device_signature(public_key: ec.EllipticCurvePublicKey, envelope: Env
     except (ValueError, InvalidSignature):
         return False
     return True
+
+
+def envelope_problem(
+    rules: PollRules, key: Point, envelope: Envelope, device_key: ec.EllipticCurvePublicKey
+) -> str | None:
+    """The hub's cryptographic checks of a received envelope, as a reason to reject it, or None when they hold:
+    the kiosk's device signature, then every proof of the inner ballot. The card's signature over
+    `card_signing_bytes` is checked by the caller against the voter's certificate (the e-ID layer), as are the
+    roll, the poll's schedule and the re-vote rule.
+    """
+    if envelope.ballot.poll_id != rules.poll_id:
+        return "the ballot is for another poll"
+    if not verify_device_signature(device_key, envelope):
+        return "the kiosk's signature does not hold"
+    return ballot_problem(rules, key, envelope.ballot)

@@ -63,3 +63,15 @@ def test_an_envelope_round_trips_and_refuses_malformed_fields(sealed: Envelope) 
     for bad in [{**data, "cast_at": -1}, {**data, "cast_at": True}, {**data, "pseudonym": 5}, {**data, "x": 1}]:
         with pytest.raises(envelope.EnvelopeError):
             Envelope.from_json(bad, RULES)
+
+
+def test_the_hub_check_names_a_bad_device_signature_or_a_bad_ballot(sealed: Envelope) -> None:
+    device = ec.generate_private_key(ec.SECP256R1())
+    key = group.base_mult(group.random_scalar())
+    good = sign(device, replace(sealed, ballot=ballot.cast_ballot(RULES, key, frozenset({2}))))
+    assert envelope.envelope_problem(RULES, key, good, device.public_key()) is None
+    assert envelope.envelope_problem(RULES, key, replace(good, cast_at=1), device.public_key()) == (
+        "the kiosk's signature does not hold"
+    )
+    other_key = group.base_mult(group.random_scalar())
+    assert "does not hold" in (envelope.envelope_problem(RULES, other_key, good, device.public_key()) or "")
