@@ -18,6 +18,7 @@ docs/verification.md ("Trustees") describes every file.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ import click
 
 from protocol import codec
 from protocol.ballots import group, keygen, record, tally, verify
-from protocol.ballots.keygen import Ceremony, ElectionKey
+from protocol.ballots.keygen import Ceremony
 from protocol.ballots.poll import PollError
 from trustee.state import StateError, TrusteeState, load_state, save_state
 
@@ -59,6 +60,7 @@ def _round(path: Path, expected: str, ceremony: Ceremony) -> Any:
 def _errors(func: Any) -> Any:
     """Domain errors become one-line messages and exit code 1, never a traceback."""
 
+    @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
@@ -67,7 +69,6 @@ def _errors(func: Any) -> Any:
         except verify.RecordProblem as exc:
             raise click.ClickException(f"the board does not hold: {exc}") from None
 
-    wrapper.__name__, wrapper.__doc__ = func.__name__, func.__doc__
     return wrapper
 
 
@@ -253,8 +254,3 @@ def combine_command(board_file: Path, partial_files: tuple[Path, ...], out: Path
     for name, count in zip(closed.rules.options, counts, strict=True):
         click.echo(f"{count:>10}  {name}")
     click.echo(f"wrote {out}")
-
-
-def load_key(path: Path) -> ElectionKey:
-    """Read an election key file written by `keygen complete` (for callers that start from files)."""
-    return ElectionKey.from_json(_read(path))

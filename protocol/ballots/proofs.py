@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Self
 
 from protocol.ballots import group
 from protocol.ballots.elgamal import Ciphertext
@@ -138,8 +139,8 @@ def check_range(statement: Statement, key: Point, ciphertext: Ciphertext, proof:
 
 # ---- knowledge of a discrete logarithm (Schnorr) ------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
-class KnowledgeProof:
-    """(c, s) with commitment R = s·G − c·X."""
+class ChallengeResponse:
+    """A proof as one challenge c and one response s."""
 
     c: Scalar
     s: Scalar
@@ -149,9 +150,14 @@ class KnowledgeProof:
         return _pair_json(self.c, self.s)
 
     @classmethod
-    def from_json(cls, data: object, what: str = "proof") -> KnowledgeProof:
+    def from_json(cls, data: object, what: str = "proof") -> Self:
         """Decode a received proof."""
         return cls(*_pair(data, what))
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeProof(ChallengeResponse):
+    """(c, s) with commitment R = s·G − c·X."""
 
 
 def _knowledge_challenge(statement: Statement, public: Point, commitment: Point) -> Scalar:
@@ -176,20 +182,8 @@ def check_knowledge(statement: Statement, public: Point, proof: KnowledgeProof) 
 
 # ---- equality of discrete logarithms (Chaum–Pedersen) -------------------------------------------------------
 @dataclass(frozen=True, slots=True)
-class DecryptionProof:
+class DecryptionProof(ChallengeResponse):
     """(c, s) with commitments U = s·G − c·X and V = s·A − c·D."""
-
-    c: Scalar
-    s: Scalar
-
-    def to_json(self) -> list[str]:
-        """The wire form: ``[c, s]``."""
-        return _pair_json(self.c, self.s)
-
-    @classmethod
-    def from_json(cls, data: object, what: str = "proof") -> DecryptionProof:
-        """Decode a received proof."""
-        return cls(*_pair(data, what))
 
 
 def _decryption_challenge(statement: Statement, public: Point, base: Point, share: Point, u: Point, v: Point) -> Scalar:
