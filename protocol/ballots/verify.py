@@ -7,6 +7,7 @@ does not hold. Ballot proofs may be checked in several processes (``jobs``); the
 from __future__ import annotations
 
 import concurrent.futures
+import re
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ CHUNK = 128
 """Entries checked together in one task."""
 _ENTRY_KEYS = {"type", "seq", "prev", "tracking", "voter", "cast_at", "ballot", "reason", "hash", "status"}
 _TALLY_KEYS = {"type", "head", "entries", "aggregate", "partials", "result"}
+_HASH = re.compile(r"[0-9a-f]{64}")
 
 
 class RecordProblem(Exception):
@@ -80,8 +82,12 @@ def _entry_problem(
     if board.entry_hash(chained, decoded=True) != data["hash"]:
         return None, "has a hash that does not match its contents", None
     tracking, status, reason = data["tracking"], data["status"], data["reason"]
-    if not isinstance(tracking, str) or len(tracking) != 64 or status not in board.STATUSES:
+    if not isinstance(tracking, str) or not _HASH.fullmatch(tracking) or status not in board.STATUSES:
         return None, "has no valid tracking code or status", None
+    if not (data["voter"] is None or isinstance(data["voter"], str)) or not (
+        data["cast_at"] is None or (isinstance(data["cast_at"], int) and not isinstance(data["cast_at"], bool))
+    ):
+        return None, "has a voter that is not text or a cast time that is not an integer", None
     fact = _Fact(data["seq"], data["prev"], data["hash"], tracking, data["voter"], data["cast_at"], status)
     if reason is not None:
         if not isinstance(reason, str) or status != board.REJECTED or data["ballot"] is not None:
@@ -99,7 +105,7 @@ def _entry_problem(
         return fact, "has a tracking code that is not the hash of its ballot", None
     problem = ballot_problem(rules, key, ballot)
     if problem:
-        return fact, problem, None
+        return fact, f"holds a ballot in which {problem}", None
     return fact, None, ballot
 
 
@@ -301,7 +307,7 @@ def _check_tally(checker: _Checker, data: dict[str, Any], checks: list[str], exp
     if (
         not isinstance(counts, list)
         or len(counts) != len(rules.options)
-        or not all(isinstance(c, int) and 0 <= c <= checker.counted for c in counts)
+        or not all(type(c) is int and 0 <= c <= checker.counted for c in counts)
     ):
         raise RecordProblem("the published counts are not one number per option between 0 and the ballots counted")
     for option, (count, point) in enumerate(zip(counts, tally.count_points(aggregate, partials), strict=True)):

@@ -145,6 +145,14 @@ MUTATIONS: dict[str, tuple[Callable[[Lines], Lines], str]] = {
         "not the sum of the counted ballots",
     ),
     "cut the tally": (lambda o: o[:-1], "without a tally line"),
+    "corrupt a tracking code and re-chain": (
+        lambda o: rechain([*o[:2], {**o[2], "tracking": "zz" * 32}, *o[3:]]),
+        "board entry 1 has no valid tracking code or status",
+    ),
+    "publish a count as true": (
+        lambda o: [*o[:-1], {**o[-1], "result": {**o[-1]["result"], "counts": [True, 2, 2, 2]}}],
+        "not one number per option",
+    ),
     "change the head": (lambda o: [*o[:-1], {**o[-1], "head": "00" * 32}], "head"),
     "change the election key": (
         lambda o: [{**o[0], "keygen": {**o[0]["keygen"], "public_key": other_point()}}, *o[1:]],
