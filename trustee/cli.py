@@ -51,10 +51,10 @@ def _write(path: Path, data: object) -> None:
 
 
 def _round(path: Path, expected: str, ceremony: Ceremony) -> Any:
-    data = _read(path)
-    if not isinstance(data, dict) or data.get("round") != expected or data.get("poll") != ceremony.poll_id:
-        raise click.ClickException(f"{path} is not a {expected} file of poll {ceremony.poll_id}")
-    return data["body"]
+    try:
+        return keygen.round_body(_read(path), expected, ceremony.poll_id)
+    except keygen.KeygenError as exc:
+        raise click.ClickException(f"{path}: {exc}") from None
 
 
 def _errors(func: Any) -> Any:
@@ -114,7 +114,7 @@ def announce_command(ceremony_file: Path, me: int, state_file: Path, out: Path) 
         raise click.ClickException(f"{state_file} exists: a trustee starts a key generation once per state file")
     secrets, announcement = keygen.start(ceremony, me)
     save_state(state_file, TrusteeState(ceremony, secrets))
-    _write(out, {"round": "announce", "poll": ceremony.poll_id, "body": announcement.to_json()})
+    _write(out, keygen.round_file("announce", ceremony.poll_id, announcement.to_json()))
 
 
 def _state_for(state_file: Path, ceremony: Ceremony) -> TrusteeState:
@@ -140,7 +140,7 @@ def deliver_command(ceremony_file: Path, announcement_files: tuple[Path, ...], s
         f"transcript fingerprint {keygen.transcript_fingerprint(ceremony, announcements)[:16]}: compare it aloud"
     )
     body = {"from": state.secrets.index, "shares": {str(j): box for j, box in sealed.items()}}
-    _write(out, {"round": "deliver", "poll": ceremony.poll_id, "body": body})
+    _write(out, keygen.round_file("deliver", ceremony.poll_id, body))
 
 
 @keygen_group.command("finish")
@@ -178,7 +178,7 @@ def finish_command(
     secrets = keygen.TrusteeSecrets(me, state.secrets.box_public, state.secrets.box_secret, ())
     save_state(state_file, TrusteeState(ceremony, secrets, share))  # the polynomial is no longer needed: dropped
     click.echo(f"transcript fingerprint {confirmation.transcript[:16]}: compare it aloud")
-    _write(out, {"round": "confirm", "poll": ceremony.poll_id, "body": confirmation.to_json()})
+    _write(out, keygen.round_file("confirm", ceremony.poll_id, confirmation.to_json()))
 
 
 @keygen_group.command("complete")
@@ -229,7 +229,7 @@ def decrypt_command(board_file: Path, state_file: Path, out: Path, head: str | N
     click.echo(f"board head {closed.head}, {closed.counted} ballots counted: compare with the public board")
     partial = tally.decrypt_share(closed.rules, closed.key, state.secrets.index, state.share, closed.aggregate)
     body = {"head": closed.head, "aggregate": tally.aggregate_to_json(closed.aggregate), "partial": partial.to_json()}
-    _write(out, {"round": "decrypt", "poll": closed.rules.poll_id, "body": body})
+    _write(out, keygen.round_file("decrypt", closed.rules.poll_id, body))
 
 
 @trustee.command("combine")

@@ -32,8 +32,28 @@ SHARE_FORMAT = "tinget/keygen/v1/share"
 MAX_TRUSTEES = 32
 
 
+ROUNDS = ("announce", "deliver", "confirm", "decrypt")
+"""The kinds of file a trustee writes: ``{"round": kind, "poll": poll id, "body": …}`` (docs/verification.md)."""
+
+
 class KeygenError(ValueError):
     """A key-generation step cannot go on; the message names the trustee and what did not hold."""
+
+
+def round_file(kind: str, poll_id: str, body: object) -> dict[str, object]:
+    """The file a trustee's round writes, for the hub to take in and relay."""
+    if kind not in ROUNDS:
+        raise ValueError(f"unknown round {kind!r}")
+    return {"round": kind, "poll": poll_id, "body": body}
+
+
+def round_body(data: object, kind: str, poll_id: str) -> Any:
+    """The body of a received round file, which must be of ``kind`` for ``poll_id`` (raises `KeygenError`)."""
+    if not isinstance(data, dict) or set(data) != {"round", "poll", "body"}:
+        raise KeygenError("a round file has exactly the fields round, poll and body")
+    if data["round"] != kind or data["poll"] != poll_id:
+        raise KeygenError(f"this is not a {kind} file of poll {poll_id}")
+    return data["body"]
 
 
 @dataclass(frozen=True, slots=True)
