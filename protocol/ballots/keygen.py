@@ -52,7 +52,7 @@ def round_body(data: object, kind: str, poll_id: str) -> Any:
     if not isinstance(data, dict) or set(data) != {"round", "poll", "body"}:
         raise KeygenError("a round file has exactly the fields round, poll and body")
     if data["round"] != kind or data["poll"] != poll_id:
-        raise KeygenError(f"this is not a {kind} file of poll {poll_id}")
+        raise KeygenError(f"expected a file of the round {kind!r} of poll {poll_id}")
     return data["body"]
 
 

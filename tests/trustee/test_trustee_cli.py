@@ -132,3 +132,26 @@ def test_a_trustee_refuses_to_decrypt_a_board_that_does_not_hold(
     assert result.exit_code != 0 and "the board does not hold" in result.output
     assert not (tmp_path / "p.json").exists()
     assert board.COUNTED in closed_board.read_text()
+
+
+def test_files_of_the_wrong_round_or_poll_are_refused_with_one_line(ceremony: Path, tmp_path: Path) -> None:
+    result = run("trustee", "keygen", "deliver", ceremony / "ceremony.json", ceremony / "confirm-1.json",
+                 "--state", ceremony / "trustee-1.state", "--out", tmp_path / "x.json")  # fmt: skip
+    assert result.exit_code == 1 and "expected a file of the round 'announce'" in result.output
+    assert "Traceback" not in result.output
+    again = run("trustee", "keygen", "announce", ceremony / "ceremony.json", "--me", "1",
+                "--state", ceremony / "trustee-1.state", "--out", tmp_path / "y.json")  # fmt: skip
+    assert again.exit_code == 1 and "exists" in again.output
+
+
+def test_a_damaged_state_file_is_named_not_crashed_on(closed_board: Path, tmp_path: Path) -> None:
+    damaged = tmp_path / "damaged.state"
+    damaged.write_text('{"format":"tinget/trustee-state/v1"}\n')
+    os.chmod(damaged, 0o600)
+    result = run("trustee", "decrypt", closed_board, "--state", damaged, "--out", tmp_path / "p.json")
+    assert result.exit_code == 1 and "damaged" in result.output
+
+
+def test_tinget_help_lists_the_trustee_and_verify_commands() -> None:
+    output = ok("--help").output
+    assert "trustee" in output and "verify" in output
