@@ -10,6 +10,7 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import random
+import resource
 import secrets
 import statistics
 import subprocess
@@ -38,11 +39,12 @@ def line(label: str, value: str, target: str = "") -> None:
 
 
 def median_ms(action: Callable[[], object], times: int) -> float:
+    """Median CPU time of ``action`` in this process: other work on a shared machine does not inflate it."""
     samples = []
     for _ in range(times):
-        started = time.perf_counter()
+        started = time.process_time()
         action()
-        samples.append((time.perf_counter() - started) * 1000)
+        samples.append((time.process_time() - started) * 1000)
     return statistics.median(samples)
 
 
@@ -79,8 +81,8 @@ def kiosk_and_hub(election: Election) -> tuple[float, float]:
         assert ballot.ballot_problem(RULES, key, received) is None
 
     verify_ms = median_ms(check, SAMPLES)
-    line("kiosk: encrypt + prove one ballot (ms, median of 100)", f"{cast_ms:.2f}", "target ≤ 10")
-    line("hub: decode, validate and verify one ballot, one core (ms, median)", f"{verify_ms:.2f}", "target ≤ 2")
+    line("kiosk: encrypt + prove one ballot (ms CPU, median of 100)", f"{cast_ms:.2f}", "target ≤ 10")
+    line("hub: decode, validate and verify one ballot, one core (ms CPU, median)", f"{verify_ms:.2f}", "target ≤ 2")
     return cast_ms, verify_ms
 
 
@@ -100,8 +102,8 @@ def finite_field(cast_ms: float, verify_ms: float) -> None:
     ff_verify = median_ms(lambda: reference.verify(ff, key, next(it), 1, 3), REFERENCE_SAMPLES)
     bits_p, bits_q = ff.p.bit_length(), ff.q.bit_length()
     print(f"  reference: {bits_p}-bit p, {bits_q}-bit subgroup (derived in {made:.1f} s), Python's pow, same proofs")
-    line("reference: encrypt + prove one ballot (ms, median of 5)", f"{ff_cast:.1f}")
-    line("reference: verify one ballot (ms, median of 5)", f"{ff_verify:.1f}")
+    line("reference: encrypt + prove one ballot (ms CPU, median of 5)", f"{ff_cast:.1f}")
+    line("reference: verify one ballot (ms CPU, median of 5)", f"{ff_verify:.1f}")
     line("ristretto255 speed-up, encrypt + prove", f"{ff_cast / cast_ms:.0f}×", "target ≥ 20×")
     line("ristretto255 speed-up, verify", f"{ff_verify / verify_ms:.0f}×", "target ≥ 20×")
 
@@ -117,13 +119,14 @@ def tallying(election: Election) -> None:
     aggregate = tally.empty_aggregate(RULES)
     samples = []
     for cts in pool * 5:
-        started = time.perf_counter()
+        started = time.process_time()
         aggregate = tally.add_ciphertexts(aggregate, cts)
-        samples.append((time.perf_counter() - started) * 1e6)
+        samples.append((time.process_time() - started) * 1e6)
     per_ballot_us = statistics.median(samples)
     # 2. full recompute of the aggregate of TALLY_BALLOTS, in one process per core.
     workers = os.cpu_count() or 1
     bounds = [TALLY_BALLOTS * w // workers for w in range(workers + 1)]
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     with concurrent.futures.ProcessPoolExecutor(workers) as pool_exec:
         parts = list(pool_exec.map(_sum_many, [flat] * workers, [POOL] * workers, bounds[:-1], bounds[1:]))
@@ -131,6 +134,8 @@ def tallying(election: Election) -> None:
     for part in parts:
         full = tally.add_ciphertexts(full, tuple(elgamal.Ciphertext(a, b) for a, b in part))
     recompute_s = time.perf_counter() - started
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    recompute_cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
     # 3. at close: k = 2 partial decryptions with proofs, their check, Lagrange, discrete logs up to TALLY_BALLOTS.
     started = time.perf_counter()
     partials = [tally.decrypt_share(RULES, election.key, i, election.shares[i], full) for i in (1, 3)]
@@ -145,7 +150,11 @@ def tallying(election: Election) -> None:
         f"= {per_ballot_us * TALLY_BALLOTS / 1e6:.0f} s of ingest CPU spread over the poll for {n}",
     )
     line("at close, aggregate kept up to date: decrypt (2-of-3) + combine (s)", f"{decrypt_s:.2f}", "target ≤ 60")
-    line(f"full recompute of the {n}-ballot aggregate, {workers} processes (s)", f"{recompute_s:.1f}")
+    line(
+        f"full recompute of the {n}-ballot aggregate, {workers} processes (s)",
+        f"{recompute_s:.1f}",
+        f"CPU time {recompute_cpu:.0f} s: {recompute_cpu * 1e6 / TALLY_BALLOTS:.0f} µs a ballot",
+    )
     line("full recompute + decrypt + combine (s)", f"{recompute_s + decrypt_s:.1f}", "target ≤ 60")
     print(f"  decrypted counts {counts} = the plain counts of the encryptions")
 
@@ -157,16 +166,19 @@ def verify_record(election: Election) -> None:
     if not path.exists():
         note = make_record(election, path)
     workers = os.cpu_count() or 1
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "tinget.cli", "verify", str(path), "--jobs", str(workers)],
                           capture_output=True, text=True, check=False)  # fmt: skip
     elapsed = time.perf_counter() - started
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
     assert done.returncode == 0, done.stdout + done.stderr
     n = f"{VERIFY_BALLOTS:,}"
     print(f"  tinget verify: a {path.stat().st_size / 1e6:.0f} MB record of {n} ballots with real proofs ({note})")
     line(f"tinget verify, {n} ballots, --jobs {workers} (s, process start included)", f"{elapsed:.1f}")
     line("  per ballot, wall clock (ms)", f"{elapsed * 1000 / VERIFY_BALLOTS:.2f}")
-    line(f"  per ballot, CPU of {workers} processes (ms)", f"{elapsed * 1000 * workers / VERIFY_BALLOTS:.2f}")
+    line("  per ballot, CPU time of all its processes (ms)", f"{cpu * 1000 / VERIFY_BALLOTS:.2f}", "target ≤ 2")
 
 
 def make_record(election: Election, path: Path) -> str:
