@@ -256,7 +256,10 @@ def deliver(ceremony: Ceremony, secrets: TrusteeSecrets, announcements: list[Ann
         share = _evaluate(secrets.coefficients, a.index)
         body = {"format": SHARE_FORMAT, "poll": ceremony.poll_id, "from": secrets.index, "to": a.index}
         message = codec.encode({**body, "share": group.to_hex(share)})
-        sealed[a.index] = bytes(pysodium.crypto_box_seal(message, a.box_key)).hex()
+        try:
+            sealed[a.index] = bytes(pysodium.crypto_box_seal(message, a.box_key)).hex()
+        except ValueError:  # libsodium refuses a key of small order
+            raise KeygenError(f"trustee {a.index}'s box key cannot be sealed to") from None
     return sealed
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from protocol.ballots import group, keygen, tally
+from protocol.ballots import group, keygen, proofs, tally
 from protocol.ballots.keygen import Ceremony, KeygenError
 from tests.support.elections import run_keygen, seeded
 
@@ -89,3 +89,14 @@ def test_the_transcript_round_trips_and_is_checked_again_when_read() -> None:
         keygen.ElectionKey.from_json(tampered)
     with pytest.raises(KeygenError):
         Ceremony("p", 4, ("a", "b", "c"))
+
+
+def test_an_announced_box_key_that_cannot_be_sealed_to_is_named() -> None:
+    secrets, announcements = rounds()
+    a = announcements[2]
+    statement = keygen._announcement_statement(CEREMONY, 3, bytes(32), a.commitments)
+    weak = keygen.Announcement(
+        3, bytes(32), a.commitments, proofs.prove_knowledge(statement, secrets[3].coefficients[0])
+    )
+    with pytest.raises(KeygenError, match="trustee 3's box key cannot be sealed to"):
+        keygen.deliver(CEREMONY, secrets[1], [*announcements[:2], weak])
