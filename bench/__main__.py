@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import runpy
 
-BENCHMARKS = ["bench.sync", "bench.search"]
+BENCHMARKS = ["bench.sync", "bench.search", "bench.ballots"]
 
 if __name__ == "__main__":
     for name in BENCHMARKS:

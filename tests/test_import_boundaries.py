@@ -1,7 +1,7 @@
 """One-way imports (STYLE.md habit 1, docs/decisions.md D1): read every import with `ast`, refuse crossings.
 
-``kiosk``, ``hub`` and ``provisioning`` import ``protocol``, never each other, and nothing imports ``tinget``
-(the shell that holds the command). ``protocol`` is the contract: it imports none of them and no web or
+``kiosk``, ``hub``, ``provisioning`` and ``trustee`` import ``protocol``, never each other, and nothing imports
+``tinget`` (the shell that holds the command). ``protocol`` is the contract: it imports none of them and no web or
 database framework; paho is allowed in ``protocol/mqtt.py`` alone. Imports inside functions count too: a lazy
 import is still a dependency.
 """
@@ -17,7 +17,9 @@ FORBIDDEN: dict[str, frozenset[str]] = {
     "kiosk": frozenset({"hub", "provisioning", "tinget"}),
     "hub": frozenset({"kiosk", "provisioning", "tinget"}),
     "provisioning": frozenset({"hub", "kiosk", "tinget"}),
-    "protocol": frozenset({"hub", "kiosk", "provisioning", "tinget", "paho"}) | FRAMEWORKS,
+    "protocol": frozenset({"hub", "kiosk", "provisioning", "tinget", "trustee", "paho"}) | FRAMEWORKS,
+    # A trustee's machine runs only the trustee tooling and the protocol it speaks: no hub, kiosk or web stack.
+    "trustee": frozenset({"hub", "kiosk", "provisioning", "tinget", "paho"}) | FRAMEWORKS,
 }
 ALLOWED: dict[str, frozenset[str]] = {"protocol/mqtt.py": frozenset({"paho"})}
 

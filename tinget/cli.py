@@ -16,6 +16,11 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "IT's tooling: certificate authority, device certificates, broker config.",
     ),
     "card": ("tinget.card:card", "Test e-ID cards in a virtual reader: check one with OpenSC, or keep one inserted."),
+    "trustee": (
+        "trustee.cli:trustee",
+        "A poll's key holders: distributed key generation and partial decryption, on their own machines.",
+    ),
+    "verify": ("tinget.verify:verify", "Check a downloaded election record independently; names what does not hold."),
     "demo": (
         "tinget.demo:demo",
         "Run the whole system locally: broker, hub, ingest and two kiosks (Ctrl-C stops).",

@@ -176,7 +176,7 @@ def test_a_missing_field_is_refused_by_name(msg: Message, data: st.DataObject) -
 def test_an_extra_field_is_refused_by_name(msg: Message, name: str, value: Any) -> None:
     """SEC-19: a field this peer does not know is refused, not ignored."""
     obj = json.loads(to_payload(msg)) | {name: value}
-    with pytest.raises(DecodeError, match=f"unknown field.*{name}"):
+    with pytest.raises(DecodeError, match=f"unknown field.*{name[:40]}"):  # the message shows 40 characters
         from_payload(msg.KIND, codec.encode(obj))
 
 
