@@ -13,7 +13,6 @@ from sqlalchemy import Engine
 from kiosk.card.reader import ReaderPort
 from kiosk.eid.service import CardService
 from kiosk.eid.store import EidStore
-from kiosk.eid.validation import ValidationPolicy
 from kiosk.settings import KioskSettings, load_kiosk_settings
 from kiosk.store import make_engine, make_session_factory
 from kiosk.visit import TEXT_SIZES
@@ -31,6 +30,7 @@ from kiosk.web import (
     visit,
 )
 from kiosk.web.demo_cards import register_demo_cards
+from protocol.eid_validation import ValidationPolicy
 from protocol.settings import ensure_secret, read_secret
 
 MAX_REQUEST_BYTES = 64 * 1024  # the kiosk's forms are a few buttons; nothing bigger has a reason to arrive

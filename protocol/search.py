@@ -22,6 +22,7 @@ import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 MAX_QUERY_CHARS = 200
 MAX_TERMS = 8
@@ -155,7 +156,7 @@ _QUERY_TOKEN = re.compile(r'"([^"]*)"?|(\w+)(\*?)', re.UNICODE)
 _local = threading.local()
 
 
-def _stemmer():  # type: ignore[no-untyped-def]
+def _stemmer() -> Any:
     # One stemmer per thread: a PyStemmer object keeps state between calls and is not safe to share between
     # the threads of a gunicorn gthread worker. Imported on first use, not at import time.
     stemmer = getattr(_local, "stemmer", None)

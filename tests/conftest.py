@@ -126,3 +126,11 @@ def private_pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             os.environ.pop(SOCKET_ENV, None)
         else:
             os.environ[SOCKET_ENV] = previous
+
+
+@pytest.fixture(scope="session")
+def eid_issuer(tmp_path_factory: pytest.TempPathFactory):
+    """A test e-ID issuer with cards anna, rut (RSA), staff, revoked, expired and foreign (tests/support/eid.py)."""
+    from tests.support.eid import make_issuer
+
+    return make_issuer(tmp_path_factory.mktemp("eid"))

@@ -26,11 +26,9 @@ from kiosk.card import CardError, CardRemoved, InvalidPinFormat, WrongPin
 from kiosk.card.piv import PivCard
 from kiosk.card.reader import CardConnection, ReaderPort, ReaderStatus
 from kiosk.eid import signin
-from kiosk.eid.refusal import Reason, Refused
 from kiosk.eid.signin import PendingSignin, Visitor
-from kiosk.eid.trust import EidTrust
-from kiosk.eid.validation import ValidationPolicy
 from protocol.eid import HolderKind
+from protocol.eid_validation import EidTrust, Reason, Refused, ValidationPolicy
 
 log = logging.getLogger(__name__)
 

@@ -35,10 +35,8 @@ from kiosk.card import (
     WrongPin,
 )
 from kiosk.card.piv import pkcs1_v15_block
-from kiosk.eid.refusal import Reason, Refused
-from kiosk.eid.trust import EidTrust
-from kiosk.eid.validation import ValidationPolicy, ValidCertificate, validate_certificate
 from protocol.eid import NONCE_BYTES, CardHolder, HolderKind, signin_challenge
+from protocol.eid_validation import EidTrust, Reason, Refused, ValidationPolicy, ValidCertificate, validate_certificate
 
 log = logging.getLogger(__name__)
 

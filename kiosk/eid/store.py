@@ -23,9 +23,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk import outbox, replica
 from kiosk.eid.service import CardEvent
-from kiosk.eid.trust import EidTrust, signed_crl_times, trust_from_set
+from kiosk.eid.trust import trust_from_set
 from kiosk.models import KioskMeta
 from kiosk.store import make_session_factory
+from protocol.eid_validation import EidTrust, signed_crl_times
 
 log = logging.getLogger(__name__)
 

@@ -12,43 +12,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from cryptography import x509
 
 from protocol.chain import split_anchors
-from protocol.eid import STAFF_LIST_PURPOSE, certificate_fingerprint
+from protocol.eid import STAFF_LIST_PURPOSE
+from protocol.eid_validation import EidTrust
 from protocol.signed import SignatureRefused, verify_document
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class EidTrust:
-    """Trust anchors, intermediates and CRLs for e-ID cards, and the verified staff roles by employee id."""
-
-    roots: tuple[x509.Certificate, ...] = ()
-    intermediates: tuple[x509.Certificate, ...] = ()
-    crls: tuple[x509.CertificateRevocationList, ...] = ()
-    staff_roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    staff_issuers: frozenset[str] = frozenset()  # fingerprints of the CAs whose cards may sign staff in
-    staff_expires_at: dt.datetime | None = None
-
-    @property
-    def empty(self) -> bool:
-        """True when the kiosk has no e-ID issuer to trust (no set yet, or the set names none)."""
-        return not self.roots
-
-    def staff_roles_for(self, employee_id: str, issuer: x509.Certificate, now: dt.datetime) -> tuple[str, ...]:
-        """The roles of a staff card: its id on the list, its issuer one that issues staff cards, the list
-        current; () otherwise."""
-        if self.staff_expires_at is None or now > self.staff_expires_at:
-            return ()
-        if certificate_fingerprint(issuer) not in self.staff_issuers:
-            return ()
-        return tuple(self.staff_roles.get(employee_id, ()))
 
 
 def _each_pem(pems: Any, load: Callable[[bytes], list[T]], what: str) -> tuple[T, ...]:
@@ -112,19 +87,3 @@ def trust_from_set(
     return EidTrust(
         tuple(roots), tuple(intermediates), _crls(eid.get("crls")), staff.roles, staff.issuers, staff.expires_at
     )
-
-
-def signed_crl_times(trust: EidTrust) -> list[dt.datetime]:
-    """The issue times of the lists in ``trust`` that a CA in it signed (times the kiosk did not make itself)."""
-    authorities = [*trust.roots, *trust.intermediates]
-    times = []
-    for crl in trust.crls:
-        for authority in authorities:
-            if authority.subject == crl.issuer and crl.is_signature_valid(_key(authority)):
-                times.append(crl.last_update_utc)
-                break
-    return times
-
-
-def _key(certificate: x509.Certificate) -> Any:
-    return certificate.public_key()  # a CA's key: one of the kinds a CRL can be signed with

@@ -21,11 +21,11 @@ from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response as BaseResponse
 
-from kiosk.eid.refusal import Reason
 from kiosk.eid.service import CardState, Phase, PinOutcome
 from kiosk.eid.signin import Visitor
 from kiosk.web import runtime
 from kiosk.web.visit import CARD_KEY
+from protocol.eid_validation import Reason
 
 log = logging.getLogger(__name__)
 bp = Blueprint("signin", __name__)

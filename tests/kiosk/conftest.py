@@ -60,11 +60,3 @@ def app(kiosk_settings: KioskSettings) -> Iterator[Flask]:
 def client(app: Flask) -> FlaskClient:
     """A browser on the kiosk: keeps the visit's cookie between requests."""
     return app.test_client()
-
-
-@pytest.fixture(scope="session")
-def eid_issuer(tmp_path_factory: pytest.TempPathFactory):
-    """A test e-ID issuer with cards anna, rut (RSA), staff, revoked, expired and foreign (tests/support/eid.py)."""
-    from tests.support.eid import make_issuer
-
-    return make_issuer(tmp_path_factory.mktemp("eid"))

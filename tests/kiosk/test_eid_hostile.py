@@ -19,11 +19,10 @@ from sqlalchemy.exc import OperationalError
 
 from kiosk.card import CardError
 from kiosk.card.reader import ModelReader
-from kiosk.eid.refusal import Reason, Refused
 from kiosk.eid.service import CardService, Phase
 from kiosk.eid.store import EidStore
-from kiosk.eid.validation import validate_certificate
 from kiosk.store import make_engine, upgrade
+from protocol.eid_validation import Reason, Refused, validate_certificate
 from provisioning import pem
 from tests.support.eid import ANNA_PERSONNUMMER, EMPLOYEE_ID, PIN, make_crl, make_issuer, store_trust_set
 from tests.support.pii import find_personnummer

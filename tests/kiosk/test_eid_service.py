@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import select
 
 from kiosk.card.reader import ModelReader
-from kiosk.eid.refusal import Reason
 from kiosk.eid.service import CardService, Phase, PinOutcome
 from kiosk.eid.store import EidStore
 from kiosk.models import KioskMeta, OutboxMessage
 from kiosk.store import make_engine, make_session_factory, upgrade
 from protocol import codec
+from protocol.eid_validation import Reason
 from tests.support.eid import PIN
 from tests.support.pii import find_personnummer
 from tests.support.waiting import wait_for

@@ -14,8 +14,8 @@ from kiosk.card import CardRemoved, InvalidPinFormat, WrongPin
 from kiosk.card.model import PivCardModel
 from kiosk.card.piv import PivCard
 from kiosk.eid import signin
-from kiosk.eid.refusal import Reason, Refused
 from protocol.eid import HolderKind
+from protocol.eid_validation import Reason, Refused
 from tests.support.eid import PIN
 from tests.support.pii import find_personnummer
 

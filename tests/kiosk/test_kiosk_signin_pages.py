@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 from kiosk.card.reader import ModelReader
-from kiosk.eid.refusal import Reason
 from kiosk.eid.service import Phase
 from kiosk.web.signin import REFUSALS
+from protocol.eid_validation import Reason
 from tests.kiosk.pages import csrf_token, text_of
 from tests.support.eid import EMPLOYEE_ID, PIN, signed_staff_list, store_trust_set
 from tests.support.pii import find_personnummer

@@ -18,9 +18,9 @@ from typing import Any
 from cryptography import x509
 
 from kiosk.card.model import PivCardModel, model_from_file
-from kiosk.eid.trust import EidTrust
 from protocol.chain import split_anchors
 from protocol.eid import certificate_fingerprint
+from protocol.eid_validation import EidTrust
 from protocol.testcard import CardFile, read_test_card
 
 PIN = "80914657"  # distinctive, so scanners can look for it in logs and databases

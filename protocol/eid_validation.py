@@ -1,10 +1,13 @@
-"""Is this card's certificate one the kiosk may accept, right now and offline? (SEC-01, SEC-15)
+"""Is this e-ID card's certificate one to accept, right now and offline? (SEC-01, SEC-15)
 
-The order of checks gives each failure its own reason: the kiosk's clock first (a clock set back would make an
-expired certificate or an old revocation list look current), then the certificate's own validity, the path to
-a trust anchor, key usage, and revocation of every certificate on the path below the anchor — hard-fail: a
-missing list, or one past its next update plus the configured grace, refuses the card (a soft-fail checker would
-accept any card while the list is missing). Last, the subject must name a resident or a staff member.
+Shared by the kiosk (at sign-in, with the trust set it holds) and the hub (again at ingest, for the certificate
+sealed inside a ballot's envelope). The order of checks gives each failure its own reason: the clock first (a
+clock set back would make an expired certificate or an old revocation list look current), then the
+certificate's own validity, the path to a trust anchor, key usage, and revocation of every certificate on the path
+below the anchor — hard-fail: a missing list, or one past its next update plus the configured grace, refuses the
+card (a soft-fail checker would accept any card while the list is missing). Only complete lists count: a delta
+or partitioned list is not the issuer's whole list. Last, the subject must name a resident or a staff member.
+Every failure, a malformed certificate included, is a `Refused`; nothing else escapes (SEC-13).
 """
 
 from __future__ import annotations
@@ -12,20 +15,81 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import logging
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 
-from kiosk.eid.refusal import Reason, Refused
-from kiosk.eid.trust import EidTrust
 from protocol.chain import ChainError, complete_crl_problem, verify_chain
-from protocol.eid import CardHolder, NotAnEid, card_holder
+from protocol.eid import CardHolder, NotAnEid, card_holder, certificate_fingerprint
+from protocol.eid import RefusalReason as Reason
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CLOCK_SKEW = dt.timedelta(minutes=5)
+
+_LONG_NUMBER = re.compile(r"[0-9][0-9 +-]{4,}[0-9]")
+
+__all__ = [
+    "EidTrust",
+    "Reason",
+    "Refused",
+    "ValidCertificate",
+    "ValidationPolicy",
+    "signed_crl_times",
+    "validate_certificate",
+]
+
+
+class Refused(Exception):
+    """A card cannot start a session, for ``reason``; ``detail`` is for the log (never personal data)."""
+
+    def __init__(self, reason: Reason, detail: str = "") -> None:
+        detail = _LONG_NUMBER.sub("…", detail)  # a number in a library's message could be a personnummer
+        super().__init__(f"{reason}: {detail}" if detail else str(reason))
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class EidTrust:
+    """Trust anchors, intermediates and CRLs for e-ID cards, and the verified staff roles by employee id."""
+
+    roots: tuple[x509.Certificate, ...] = ()
+    intermediates: tuple[x509.Certificate, ...] = ()
+    crls: tuple[x509.CertificateRevocationList, ...] = ()
+    staff_roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    staff_issuers: frozenset[str] = frozenset()  # fingerprints of the CAs whose cards may sign staff in
+    staff_expires_at: dt.datetime | None = None
+
+    @property
+    def empty(self) -> bool:
+        """True when the kiosk has no e-ID issuer to trust (no set yet, or the set names none)."""
+        return not self.roots
+
+    def staff_roles_for(self, employee_id: str, issuer: x509.Certificate, now: dt.datetime) -> tuple[str, ...]:
+        """The roles of a staff card: its id on the list, its issuer one that issues staff cards, the list
+        current; () otherwise."""
+        if self.staff_expires_at is None or now > self.staff_expires_at:
+            return ()
+        if certificate_fingerprint(issuer) not in self.staff_issuers:
+            return ()
+        return tuple(self.staff_roles.get(employee_id, ()))
+
+
+def signed_crl_times(trust: EidTrust) -> list[dt.datetime]:
+    """The issue times of the lists in ``trust`` that a CA in it signed (times the kiosk did not make itself)."""
+    authorities = [*trust.roots, *trust.intermediates]
+    times = []
+    for crl in trust.crls:
+        for authority in authorities:
+            if authority.subject == crl.issuer and crl.is_signature_valid(_key(authority)):
+                times.append(crl.last_update_utc)
+                break
+    return times
 
 
 @dataclass(frozen=True)

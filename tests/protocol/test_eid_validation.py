@@ -7,10 +7,8 @@ import datetime as dt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from kiosk.eid.refusal import Reason, Refused
-from kiosk.eid.trust import EidTrust
-from kiosk.eid.validation import ValidationPolicy, validate_certificate
 from protocol.eid import HolderKind
+from protocol.eid_validation import EidTrust, Reason, Refused, ValidationPolicy, validate_certificate
 
 
 def _now() -> dt.datetime:
