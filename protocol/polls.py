@@ -12,10 +12,12 @@ Two replicated sets carry polls to kiosks (fetched over mutual TLS, kept while t
 
       {"polls": {poll id: {"eligible": [pseudonym, …], "voted": [pseudonym, …]}}}
 
-A kiosk sends each ballot as an action of kind `BALLOT_KIND` whose body is the envelope
-(`protocol.ballots.envelope.Envelope.to_json`). The pseudonym key of a poll (`PollNotice.roll_key`) is derived by
-the hub from its own secret (`roll_key_for`), travels only in the polls set, and is what both sides use to turn
-a personnummer into that poll's pseudonym.
+A kiosk sends each ballot as an action of kind `BALLOT_KIND` whose body is `ballot_body`: the envelope
+(`protocol.ballots.envelope.Envelope.to_json`) and the kiosk's device certificate (PEM), whose key made the
+envelope's device signature and which the hub checks against the device CA and the sender.
+
+The pseudonym key of a poll (`PollNotice.roll_key`) is derived by the hub from its own secret (`roll_key_for`),
+travels only in the polls set, and is what both sides use to turn a personnummer into that poll's pseudonym.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography import x509
+
+from protocol.ballots.envelope import Envelope
 from protocol.ballots.keygen import ElectionKey
 from protocol.ballots.poll import PollError, PollRules
 from protocol.identity import Personnummer, pseudonym
@@ -190,6 +195,34 @@ def roll_from_json(data: object) -> dict[str, PollRoll]:
 def roll_to_json(rolls: Mapping[str, PollRoll]) -> dict[str, Any]:
     """The ``roll`` set's content for these rolls."""
     return {"polls": {poll_id: roll.to_json() for poll_id, roll in sorted(rolls.items())}}
+
+
+def ballot_body(envelope: Envelope, device_certificate_pem: str) -> dict[str, Any]:
+    """The body of a `BALLOT_KIND` action."""
+    return {"envelope": envelope.to_json(), "device_certificate": device_certificate_pem}
+
+
+def parse_ballot_body(body: object, rules: PollRules) -> tuple[Envelope, x509.Certificate]:
+    """The envelope and device certificate of a ballot action for ``rules``' poll; `PollSetError` (or the
+    ballot layer's `ValueError`s) for anything malformed."""
+    if not isinstance(body, dict) or set(body) != {"envelope", "device_certificate"}:
+        raise PollSetError("a ballot action has exactly envelope and device_certificate")
+    try:
+        certificate = x509.load_pem_x509_certificate(str(body["device_certificate"]).encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        raise PollSetError("the device certificate cannot be read") from None
+    return Envelope.from_json(body["envelope"], rules), certificate
+
+
+def poll_id_of(body: object) -> str:
+    """The poll a ballot action is for (to find its rules before decoding it); `PollSetError` if none."""
+    try:
+        poll_id = body["envelope"]["ballot"]["poll"]  # type: ignore[index]
+    except (KeyError, TypeError):
+        raise PollSetError("a ballot action names its poll in envelope.ballot.poll") from None
+    if not isinstance(poll_id, str) or POLL_ID.fullmatch(poll_id) is None:
+        raise PollSetError("the poll id is not a slug")
+    return poll_id
 
 
 def _texts(value: object) -> bool:
