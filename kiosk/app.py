@@ -28,6 +28,7 @@ from kiosk.web import (
     signin,
     start,
     visit,
+    voting,
 )
 from kiosk.web.demo_cards import register_demo_cards
 from protocol.eid_validation import ValidationPolicy
@@ -115,6 +116,7 @@ def create_app(settings: KioskSettings | None = None, card_service: CardService 
     app.register_blueprint(health.bp)
     app.register_blueprint(capacity.bp)  # the "outbox full" banner and page
     app.register_blueprint(signin.bp)
+    app.register_blueprint(voting.bp)  # polls, casting a ballot, the receipt
     register_demo_cards(app, settings)
     app.add_template_filter(signin.role_name, "role_name")
     app.register_blueprint(records.bp)  # public documents, the notice board, document requests

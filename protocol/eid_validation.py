@@ -16,12 +16,14 @@ import datetime as dt
 import itertools
 import logging
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.utils import CryptographyDeprecationWarning
 
 from protocol.chain import ChainError, complete_crl_problem, verify_chain
 from protocol.eid import CardHolder, NotAnEid, card_holder, certificate_fingerprint
@@ -111,11 +113,16 @@ class ValidCertificate:
 
 def _load(der: bytes) -> x509.Certificate:
     try:
-        certificate = x509.load_der_x509_certificate(der)
-        certificate.not_valid_after_utc  # noqa: B018  # parsed lazily: make a malformed certificate fail here
-        certificate.not_valid_before_utc  # noqa: B018
+        with warnings.catch_warnings():
+            # A certificate `cryptography` only warns about (a serial number that is not positive, …) breaks
+            # RFC 5280: for an identity card that is a refusal, not a warning.
+            warnings.simplefilter("error", CryptographyDeprecationWarning)
+            certificate = x509.load_der_x509_certificate(der)
+            certificate.not_valid_after_utc  # noqa: B018  # parsed lazily: make a malformed certificate fail here
+            certificate.not_valid_before_utc  # noqa: B018
+            certificate.serial_number  # noqa: B018
         return certificate
-    except (ValueError, x509.InvalidVersion):
+    except (ValueError, x509.InvalidVersion, CryptographyDeprecationWarning):
         raise Refused(Reason.NOT_AN_EID, "the card's certificate is not DER X.509") from None
 
 

@@ -214,6 +214,23 @@ def parse_ballot_body(body: object, rules: PollRules) -> tuple[Envelope, x509.Ce
     return Envelope.from_json(body["envelope"], rules), certificate
 
 
+def seal_certificate(certificate_der: bytes, seal_key: bytes) -> str:
+    """The voter's certificate sealed to the hub's seal key (libsodium's sealed box), hex: only the hub opens it."""
+    import pysodium  # libsodium, loaded when first needed
+
+    return bytes(pysodium.crypto_box_seal(certificate_der, seal_key)).hex()
+
+
+def open_certificate(sealed_hex: str, seal_public: bytes, seal_secret: bytes) -> bytes:
+    """The certificate inside a sealed box; `PollSetError` when it was not sealed to this key or is damaged."""
+    import pysodium
+
+    try:
+        return bytes(pysodium.crypto_box_seal_open(bytes.fromhex(sealed_hex), seal_public, seal_secret))
+    except (ValueError, TypeError) as exc:
+        raise PollSetError(f"the sealed certificate cannot be opened ({type(exc).__name__})") from None
+
+
 def poll_id_of(body: object) -> str:
     """The poll a ballot action is for (to find its rules before decoding it); `PollSetError` if none."""
     try:

@@ -22,6 +22,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from cryptography import x509
+
 from kiosk.card import CardError, CardRemoved, InvalidPinFormat, WrongPin
 from kiosk.card.piv import PivCard
 from kiosk.card.reader import CardConnection, ReaderPort, ReaderStatus
@@ -305,6 +307,31 @@ class CardService:
         except Exception as exc:  # see _begin
             raise Refused(Reason.NO_TRUST_LIST, f"the trust material cannot be read ({type(exc).__name__})") from None
         signin.recheck(pending, trust, self._now(), clock_floor=floor, policy=self._policy)
+
+    def sign(self, insertion: int, data: bytes) -> bytes:
+        """Have card ``insertion``, signed in and still in the reader, sign ``data`` (for a ballot's envelope).
+
+        Raises `Refused` when no such card is signed in (pulled, swapped, the visit ended) or its signature does
+        not hold; a card pulled mid-way ends the session as at any other step (SEC-10).
+        """
+        with self._card_lock:
+            session, state = self._session, self.state()
+            visitor = state.visitor
+            if (
+                session is None
+                or session.card is None
+                or visitor is None
+                or state.phase is not Phase.SIGNED_IN
+                or state.insertion != insertion
+            ):
+                raise Refused(Reason.READER_GONE, "no card is signed in for this visit")
+            try:
+                certificate = x509.load_der_x509_certificate(visitor.certificate_der)
+                return signin.sign_statement(session.card, certificate, data)
+            except CardRemoved:
+                log.info("card removed while it signed")
+                self._card_vanished()
+                raise Refused(Reason.READER_GONE, "the card was removed while it signed") from None
 
     def end_visit(self, insertion: int) -> None:
         """The visit with card ``insertion`` is over (sign-out, idle reset): reset that card if it is still in

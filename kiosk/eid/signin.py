@@ -16,8 +16,9 @@ import hashlib
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -51,6 +52,7 @@ class Visitor:
     holder: CardHolder
     roles: tuple[str, ...]
     signed_in_at: dt.datetime
+    certificate_der: bytes = field(default=b"", repr=False)  # sealed to the hub inside a ballot's envelope
 
     @property
     def kind(self) -> HolderKind:
@@ -144,7 +146,12 @@ def recheck(
 
 
 def _algorithm(pending: PendingSignin) -> SignAlgorithm:
-    key = pending.valid.certificate.public_key()
+    return algorithm_for(pending.valid.certificate)
+
+
+def algorithm_for(certificate: x509.Certificate) -> SignAlgorithm:
+    """How a card with ``certificate`` signs; `Refused` for a key the kiosk cannot check."""
+    key = certificate.public_key()
     if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
         return SignAlgorithm.ECC_P256
     if isinstance(key, rsa.RSAPublicKey) and key.key_size == 2048:
@@ -153,7 +160,12 @@ def _algorithm(pending: PendingSignin) -> SignAlgorithm:
 
 
 def _signature_holds(pending: PendingSignin, signature: bytes, digest: bytes) -> bool:
-    key = pending.valid.certificate.public_key()
+    return signature_holds(pending.valid.certificate, signature, digest)
+
+
+def signature_holds(certificate: x509.Certificate, signature: bytes, digest: bytes) -> bool:
+    """Whether ``signature`` is the certificate key's signature of the SHA-256 ``digest``."""
+    key = certificate.public_key()
     try:
         if isinstance(key, ec.EllipticCurvePublicKey):
             key.verify(signature, digest, ec.ECDSA(Prehashed(hashes.SHA256())))
@@ -199,4 +211,24 @@ def complete(
     if not _signature_holds(pending, signature, digest):
         raise Refused(Reason.SIGNATURE_INVALID, "the card's signature does not verify with its certificate")
     log.info("card holder signed in", extra={"holder_kind": str(pending.holder.kind)})
-    return Visitor(pending.holder, pending.roles, now)
+    return Visitor(pending.holder, pending.roles, now, certificate_der)
+
+
+def sign_statement(card: Card, certificate: x509.Certificate, data: bytes) -> bytes:
+    """Have the signed-in card sign ``data`` (its SHA-256), and check the signature before returning it.
+
+    The card must still hold its verified PIN (the same session as the sign-in): a card swapped in the meantime
+    answers with an error or a signature that does not hold, never with someone else's consent.
+    """
+    algorithm = algorithm_for(certificate)
+    digest = hashlib.sha256(data).digest()
+    block = digest if algorithm is SignAlgorithm.ECC_P256 else pkcs1_v15_block(digest)
+    try:
+        signature = card.sign(block, algorithm)
+    except CardRemoved:
+        raise
+    except CardError as exc:
+        raise _card_refusal(exc) from None
+    if not signature_holds(certificate, signature, digest):
+        raise Refused(Reason.SIGNATURE_INVALID, "the card's signature does not verify with its certificate")
+    return signature

@@ -32,6 +32,7 @@ TILES: tuple[Tile, ...] = (
 )
 _BY_SLUG = {tile.slug: tile for tile in TILES}
 BUILT: dict[str, str] = {  # tiles whose service exists, by the endpoint they open
+    "vote": "voting.index",
     "documents": "records.search",
     "notice-board": "records.notice_board",
     "request": "records.ask",

@@ -66,7 +66,7 @@ def test_the_idle_timer_warns_lets_the_resident_stay_and_then_resets_to_swedish(
         page.get_by_role("button", name="Yes, I am still here").click()
         warning.wait_for(state="hidden", timeout=2000)
         page.wait_for_timeout(1500)  # past the moment the first warning's deadline would have struck
-        assert page.url.endswith("/service/vote")
+        assert page.url.endswith("/vote")
         assert page.locator("html").get_attribute("lang") == "en"
 
         warning.wait_for(state="visible", timeout=(IDLE_SECONDS + 2) * 1000)

@@ -85,7 +85,7 @@ def test_the_banner_shows_on_every_page_while_the_outbox_is_full(small_app, sess
     assert "Inget av det du redan har gjort har gått förlorat" in page
     assert 'role="alert"' in page
     client.post("/lang/en", data={"csrf_token": csrf_token(client), "next": "/"})
-    assert BANNER_EN in text_of(client.get("/service/vote"))
+    assert BANNER_EN in text_of(client.get("/service/staff"))
 
 
 def test_new_actions_are_refused_with_a_page_that_says_why(small_app, sessions):

@@ -9,7 +9,7 @@ from tests.kiosk.pages import csrf_token
 POSTS = ("/lang/en", "/text-size/large", "/session/keepalive")
 
 
-@pytest.mark.parametrize("path", ["/", "/service/vote", "/healthz", "/no-such-page"])
+@pytest.mark.parametrize("path", ["/", "/service/staff", "/healthz", "/no-such-page"])
 def test_every_response_carries_the_security_headers(client, path):
     """SEC-18: CSP without inline code, no framing, no referrer, nothing cached."""
     response = client.get(path)

@@ -39,7 +39,7 @@ def test_a_stale_visit_is_cleared_by_the_server_on_the_next_request(client, kios
     _choose_english(client)
     with client.session_transaction() as session:
         session["seen"] = time.time() - kiosk_settings.idle_seconds - 1
-    page = text_of(client.get("/service/vote"))
+    page = text_of(client.get("/service/staff"))
     assert '<html lang="sv"' in page
     assert "Kommer snart" in page
 
@@ -62,7 +62,7 @@ def test_a_visit_active_within_the_limit_is_kept(client, kiosk_settings):
 
 def test_a_page_left_open_cannot_act_after_the_visit_went_stale(client, kiosk_settings):
     """SEC-18: the stale page's form token died with the visit."""
-    token = csrf_token(client, "/service/vote")  # someone used the kiosk, then walked away
+    token = csrf_token(client, "/service/staff")  # someone used the kiosk, then walked away
     with client.session_transaction() as session:
         session["seen"] = time.time() - kiosk_settings.idle_seconds - 1
     response = client.post("/lang/en", data={"csrf_token": token, "next": "/"})

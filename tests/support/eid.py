@@ -129,25 +129,30 @@ def signed_staff_list(pki: Any, members: dict[str, list[str]], issuer: Issuer) -
 
 def store_trust_set(engine: Any, content: dict[str, Any], *, version: int = 1) -> None:
     """Put a trust set into a kiosk database as if the sync agent had fetched it from the hub."""
+    store_set(engine, "trust", content, version=version)
+
+
+def store_set(engine: Any, name: str, content: dict[str, Any], *, version: int = 1) -> None:
+    """Put set ``name`` into a kiosk database as if the sync agent had fetched it from the hub."""
     import hashlib
 
     from kiosk.replica import ReplicaRow
     from kiosk.store import make_session_factory
     from protocol import codec
 
-    body = codec.encode({"content": content, "schema": 1, "set": "trust"})
+    body = codec.encode({"content": content, "schema": 1, "set": name})
     digest = hashlib.sha256(body).hexdigest()
     with make_session_factory(engine).begin() as session:
         session.merge(
             ReplicaRow(
-                name="trust",
+                name=name,
                 version=version,
                 sha256=digest,
                 body=body,
                 fetched_at=dt.datetime.now(dt.UTC),
                 announced_version=version,
                 announced_sha256=digest,
-                announced_url=f"/device/v1/sets/trust?version={version}",
+                announced_url=f"/device/v1/sets/{name}?version={version}",
             )
         )
 
