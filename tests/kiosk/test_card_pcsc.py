@@ -198,3 +198,27 @@ def test_opensc_reads_the_emulated_card_and_signs_with_it(eid_issuer, tmp_path, 
         ("pkcs15-tool --list-certificates", True),
         ("pkcs11-tool --login --sign", True),
     ], steps
+
+
+def test_a_signed_in_card_signs_a_ballot_through_pcscd_and_a_swapped_card_cannot(card_service, slot) -> None:
+    """The card that signed in signs the ballot in the same PC/SC session (its PIN still verified); once it is
+    pulled, no signature comes from the reader for that visit (SEC-10)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from protocol.eid_validation import Refused
+
+    card = slot("anna")
+    card.insert()
+    wait_for(lambda: card_service.state().phase is Phase.PIN)
+    insertion = card_service.state().insertion
+    assert card_service.submit_pin(insertion, PIN) is PinOutcome.SIGNED_IN
+    statement = b"the bytes of an envelope"
+    signature = card_service.sign(insertion, statement)
+    certificate = x509.load_der_x509_certificate(card_service.visitor(insertion).certificate_der)
+    certificate.public_key().verify(signature, statement, ec.ECDSA(hashes.SHA256()))
+    card.remove()
+    wait_for(lambda: card_service.state().phase is Phase.WAITING)
+    with pytest.raises(Refused):
+        card_service.sign(insertion, statement)
