@@ -82,6 +82,7 @@ class BoardRow(Base):
     poll_id: Mapped[str] = mapped_column(ForeignKey("polls.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     tracking: Mapped[str] = mapped_column(String(64))
+    code: Mapped[str] = mapped_column(String(16), index=True)  # the receipt's short code, without hyphens
     hash: Mapped[str] = mapped_column(String(64))
     voter: Mapped[str | None] = mapped_column(String(64), index=True)
     cast_at: Mapped[int | None] = mapped_column(BigInteger)

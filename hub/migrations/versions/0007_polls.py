@@ -59,6 +59,7 @@ def upgrade() -> None:
     sa.Column('poll_id', sa.String(length=63), nullable=False),
     sa.Column('seq', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('tracking', sa.String(length=64), nullable=False),
+    sa.Column('code', sa.String(length=16), nullable=False),
     sa.Column('hash', sa.String(length=64), nullable=False),
     sa.Column('voter', sa.String(length=64), nullable=True),
     sa.Column('cast_at', sa.BigInteger(), nullable=True),
@@ -72,6 +73,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('poll_id', 'tracking', name='uq_poll_board_poll_id_tracking')
     )
     with op.batch_alter_table('poll_board', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_poll_board_code'), ['code'], unique=False)
         batch_op.create_index(batch_op.f('ix_poll_board_voter'), ['voter'], unique=False)
 
     op.create_table('poll_ceremony_files',
@@ -117,6 +119,7 @@ def downgrade() -> None:
     op.drop_table('poll_ceremony_files')
     with op.batch_alter_table('poll_board', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_poll_board_voter'))
+        batch_op.drop_index(batch_op.f('ix_poll_board_code'))
 
     op.drop_table('poll_board')
     with op.batch_alter_table('polls', schema=None) as batch_op:
