@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from hub.settings import HubSettings
 
 
 class ActionRefused(Exception):
@@ -54,14 +57,19 @@ class Handlers:
         return iter(sorted(self._by_kind))
 
 
-def default_handlers() -> Handlers:
-    """The handlers the ingest process runs with. Later issues add theirs here."""
+def default_handlers(settings: HubSettings | None = None) -> Handlers:
+    """The handlers the ingest process runs with. Later issues add theirs here. Ballots need the hub's
+    settings (device CA, e-ID trust, poll keys): without ``settings`` they stay an unknown kind."""
     from hub.audit import card_events  # imported here: these modules import this one
     from hub.registry import requests as document_requests
 
     handlers = Handlers()
     handlers.register(card_events.KIND, card_events.record_card_event)
     handlers.register(document_requests.KIND, document_requests.handle_kiosk_request)
+    if settings is not None:
+        from hub.polls import ballots
+
+        handlers.register(ballots.KIND, ballots.BallotHandler(settings))
     return handlers
 
 

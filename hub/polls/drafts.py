@@ -8,8 +8,8 @@ can change only while the poll is a draft; after opening, `edit_poll` refuses wi
 from __future__ import annotations
 
 import dataclasses
-import functools
 import datetime as dt
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +21,8 @@ from hub.audit import log as audit_log
 from hub.db import utcnow
 from hub.polls.models import Poll
 from protocol.ballots.keygen import ElectionKey
-from protocol.ballots.poll import YES_NO_ABSTAIN, PollError as RulesError, PollRules
+from protocol.ballots.poll import YES_NO_ABSTAIN, PollRules
+from protocol.ballots.poll import PollError as RulesError
 from protocol.polls import POLL_ID
 
 
