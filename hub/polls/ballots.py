@@ -247,4 +247,3 @@ def card_signature_holds(certificate: x509.Certificate, envelope: Envelope) -> b
     except (InvalidSignature, ValueError):
         return False
     return True
-

@@ -182,6 +182,15 @@ def options_of(poll: Poll) -> tuple[PollOption, ...]:
     return tuple(PollOption(**item) for item in json.loads(poll.options))
 
 
+def drafts_labels(poll: Poll) -> dict[str, tuple[str, ...]]:
+    """The options' labels by language (English only when every option has one)."""
+    options = options_of(poll)
+    labels = {"sv": tuple(o.sv for o in options)}
+    if all(o.en for o in options):
+        labels["en"] = tuple(o.en for o in options)
+    return labels
+
+
 def rules_of(poll: Poll) -> PollRules:
     """The poll's `PollRules` (what ballots, the tally and the verifier depend on)."""
     return PollRules(
