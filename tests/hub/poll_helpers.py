@@ -31,7 +31,7 @@ from tests.support.eid import ANNA_PERSONNUMMER, RUT_PERSONNUMMER, Issuer
 
 TRUSTEES = ("anna", "bo", "cy")
 # Valid personnummer (Luhn) that are on no test card: roll filler.
-OTHERS = ("19121212-1212", "19800101-0008")
+OTHERS = ("19121212-1212", "19800101-0027")
 
 
 def poll_settings(settings: HubSettings, pki: Any, issuer: Issuer) -> HubSettings:
