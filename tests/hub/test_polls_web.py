@@ -176,7 +176,7 @@ def test_a_poll_from_draft_to_a_published_result_anyone_can_verify(
     answer = post(officer, f"{page}/roll", {"file": (io.BytesIO(roll_file), "roll.csv")}, page=page, files=True)
     report = text(answer)
     assert answer.status_code == 200
-    assert "3 added, 0 already on the roll, 1 lines rejected" in report
+    assert "added 3, already on the roll 0, rejected lines 1" in report
     assert re.search(r"<td>4</td><td>the check digit does not match</td>", report)
     assert find_personnummer(report) == [] and BAD_ROW.replace("-", "") not in report.replace("-", "")
 
@@ -201,6 +201,8 @@ def test_a_poll_from_draft_to_a_published_result_anyone_can_verify(
     assert "<script>alert" not in board and "<strong>playground</strong>" in board
     found = text(officer.get(f"/val/{POLL}?kod={code}"))
     assert f"The code {code} is on the board: Counted." in found
+    swedish = text(poll_app.test_client().get(f"/val/{POLL}?kod={code.lower()}"))  # a resident, Swedish first
+    assert "Den här omröstningen är medborgardialog" in swedish and f"Koden {code} finns på anslagstavlan" in swedish
     missing = text(officer.get(f"/val/{POLL}?kod=AAAA-BBBB-CCCC-DDDD"))
     assert "The code AAAA-BBBB-CCCC-DDDD is not on the board" in missing
     assert officer.get(f"/api/v1/poll-results/{POLL}").status_code == 404  # SEC-06: nothing before publication
@@ -215,7 +217,7 @@ def test_a_poll_from_draft_to_a_published_result_anyone_can_verify(
     assert post(officer, f"{page}/publish", {}, page=page).status_code == 302
 
     result = text(officer.get(f"/val/{POLL}?lang=en"))
-    assert "1 ballots counted of 3 eligible voters: turnout 33.3 %" in result
+    assert "Ballots counted: 1 of 3 eligible voters; turnout 33.3 %" in result
     assert "<svg" in result and "The park: 1 (100.0 %)" in result and "tinget verify" in result
     record = officer.get(f"/val/{POLL}/record.jsonl")
     assert record.status_code == 200

@@ -130,7 +130,7 @@ def poll_action(poll_id: str, action: str) -> Response | tuple[str, int]:
         return poll_page(poll_id, error=explain(exc), status=400)
     messages = {
         "reset": _("The key ceremony is reset: every trustee starts again from round 1."),
-        "open": _("The poll is open. The kiosks receive it within a minute."),
+        "open": _("The poll is open. The kiosks receive it shortly."),
         "close": _("The poll is closed. The trustees can now download the closed board and decrypt the result."),
         "publish": _("The result and the election record are published."),
     }
