@@ -227,6 +227,24 @@ def test_a_poll_from_draft_to_a_published_result_anyone_can_verify(
     assert [(r["poll_id"], [o["votes"] for o in r["options"]], r["voters"]) for r in data] == [(POLL, [1, 0], 3)]
     assert data[0]["record_url"].endswith(f"/val/{POLL}/record.jsonl")
     assert POLL in text(officer.get("/val/"))
+    results_conform_to_the_openapi_description(poll_app)
+
+
+def results_conform_to_the_openapi_description(app: Flask) -> None:
+    """The published result's JSON is what /api/v1/openapi.json says (schemathesis validates the answers)."""
+    import schemathesis
+
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    checked = 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if operation.path == "/api/v1/poll-results":
+            operation.Case().call_and_validate()
+            checked += 1
+        elif operation.path == "/api/v1/poll-results/{poll_id}":
+            operation.Case(path_parameters={"poll_id": POLL}).call_and_validate()
+            checked += 1
+    assert checked == 2
 
 
 def test_a_poll_form_without_its_csrf_token_is_refused(officer: FlaskClient) -> None:
