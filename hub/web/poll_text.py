@@ -86,8 +86,8 @@ def state_name(state: str) -> str:
     """A poll state's name."""
     names = {
         "draft": _("Draft"),
-        "open": _("Open"),
-        "closed": _("Closed"),
+        "open": _("Open for voting"),
+        "closed": _("Closed for voting"),
         "tallied": _("Counted"),
         "published": _("Published"),
     }
@@ -124,6 +124,13 @@ def _markdown():  # type: ignore[no-untyped-def]
     return MarkdownIt("commonmark", {"html": False}).disable(["link", "image", "autolink"])
 
 
+def percent(value: float) -> str:
+    """A percentage with one decimal in the reader's language (33,3 in Swedish)."""
+    from flask_babel import format_decimal
+
+    return str(format_decimal(value, format="0.0"))
+
+
 def render_markdown(text: str) -> Markup:
     """A poll's description as safe HTML."""
     return Markup(_markdown().render(text))  # noqa: S704  # raw HTML is off: markdown-it escapes what it emits
@@ -138,4 +145,5 @@ def template_helpers() -> dict[str, object]:
         "round_name": round_name,
         "row_reason": row_reason,
         "markdown": render_markdown,
+        "percent": percent,
     }
