@@ -162,8 +162,8 @@ def poll_show(poll_id: str, config_path: Path | None) -> None:
         rules = drafts.rules_of(item)
         click.echo(f"{item.id}: {item.title_sv} ({item.state})")
         click.echo(f"  metod {rules.method} ({rules.min_selections}–{rules.max_selections}), omröstning {rules.revote}")
-        for option in drafts.options_of(item):
-            click.echo(f"  - {option.name}: {option.sv}" + (f" / {option.en}" if option.en else ""))
+        for choice in drafts.options_of(item):
+            click.echo(f"  - {choice.name}: {choice.sv}" + (f" / {choice.en}" if choice.en else ""))
         click.echo(f"  öppnar {item.opens_at.isoformat()}, stänger {item.closes_at.isoformat()}")
         click.echo(f"  röstlängd {roll.roll_size(session, poll_id)}, åldersgräns {item.min_age or '-'}")
         names = drafts.trustees_of(item)
