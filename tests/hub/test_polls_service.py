@@ -15,12 +15,13 @@ from sqlalchemy.orm import Session
 
 from hub.audit import log as audit_log
 from hub.db import make_session_factory, unit_of_work, utcnow
+from hub.ingest.handlers import ActionContext, ActionRefused, default_handlers
 from hub.polls import ceremony, counting, drafts, keys, lifecycle, roll
 from hub.polls.drafts import PollError
 from hub.polls.sets import polls_content, roll_content
 from hub.settings import HubSettings
 from protocol.ballots import keygen, tally, verify
-from protocol.polls import PollsSet, roll_from_json
+from protocol.polls import BALLOT_KIND, PollsSet, roll_from_json
 from tests.hub import poll_helpers as ph
 from tests.support.eid import ANNA_PERSONNUMMER, RUT_PERSONNUMMER, Issuer
 from tests.support.pii import find_personnummer
@@ -236,4 +237,38 @@ def test_nothing_is_decrypted_before_the_close_and_k_partials_give_the_verified_
         verified = verify.verify_lines(counting.election_record(s, POLL).splitlines(keepends=True))
         assert (verified.counts, verified.counted) == ((0, 2), 2)
         assert drafts.get_poll(s, POLL).state == "published"
+    engine.dispose()
+    late = ph.envelope(hub, notice, eid_issuer, ange, card="rut", at=now + dt.timedelta(seconds=4))
+    with pytest.raises(ActionRefused, match="has been counted"):
+        ph.ingest(hub, ph.action(late, ange), now)
+
+
+def test_a_draft_can_be_edited_until_it_opens(session: Session) -> None:
+    now = utcnow()
+    drafts.create_poll(session, POLL, ph.spec(now), actor="t")
+    changed = ph.spec(now, method="approval", min_selections=1, max_selections=2, revote="first", min_age=18)
+    poll = drafts.edit_poll(session, POLL, changed, actor="t")
+    assert drafts.rules_of(poll).method == "approval" and poll.revote == "first" and poll.min_age == 18
+
+
+def test_without_its_files_the_ingest_refuses_ballots_and_keeps_them(settings: HubSettings) -> None:
+    """A configuration error must not put ballots on the board as rejected: the action is kept for a replay."""
+    handler = default_handlers(settings).find(BALLOT_KIND)
+    assert handler is not None
+    act = ActionContext("ange", "m1", BALLOT_KIND, 0, {"envelope": {"ballot": {"poll": POLL}}})
+    with pytest.raises(ActionRefused, match=r"cannot check ballots now: .*device_api_ca_file"):
+        handler(None, act)  # type: ignore[arg-type]
+
+
+def test_the_timer_republishes_the_sets_while_a_poll_is_open(hub: HubSettings) -> None:
+    """The roll set's voted lists reach kiosks without waiting for the close."""
+    from hub.sets.publication import find_latest
+
+    now = utcnow()
+    ph.open_poll(hub, POLL, now)
+    engine = ph.engine_of(hub)
+    assert lifecycle.close_and_publish(hub, engine, None, actor="timer", announce=False) == []
+    with unit_of_work(make_session_factory(engine), write=False) as s:
+        latest = find_latest(s, "roll")
+        assert latest is not None and POLL in json.loads(latest.body)["content"]["polls"]
     engine.dispose()
