@@ -272,3 +272,48 @@ def test_the_timer_republishes_the_sets_while_a_poll_is_open(hub: HubSettings) -
         latest = find_latest(s, "roll")
         assert latest is not None and POLL in json.loads(latest.body)["content"]["polls"]
     engine.dispose()
+
+
+def test_a_ballot_cast_before_the_close_that_arrives_after_it_is_counted_and_stale_partials_dropped(
+    hub: HubSettings, pki: Any, eid_issuer: Issuer
+) -> None:
+    """SEC-11 with SEC-04: an offline kiosk's ballot still counts; the trustees decrypt the board that holds it."""
+    now = utcnow()
+    shares = ph.open_poll(hub, POLL, now)
+    engine = ph.engine_of(hub)
+    factory = make_session_factory(engine)
+    with unit_of_work(factory) as s:
+        notice = ph.notice(hub, s, POLL)
+    ange, follinge = ph.device(pki, "ange"), ph.device(pki, "follinge")
+    anna = ph.envelope(hub, notice, eid_issuer, ange, chosen=frozenset({0}), at=now + dt.timedelta(seconds=1))
+    rut = ph.envelope(
+        hub, notice, eid_issuer, follinge, card="rut", chosen=frozenset({1}), at=now + dt.timedelta(seconds=5)
+    )
+    ph.ingest(hub, ph.action(anna, ange), now)
+    with unit_of_work(factory) as s:
+        lifecycle.close_poll(s, POLL, actor="t", now=now + dt.timedelta(seconds=10))
+
+    def decrypt(index: int) -> dict[str, Any]:
+        with unit_of_work(factory, write=False) as s:
+            closed = verify.verify_board(counting.closed_board(s, POLL).splitlines(keepends=True))
+        partial = tally.decrypt_share(closed.rules, closed.key, index, shares[index], closed.aggregate)
+        body = {
+            "head": closed.head,
+            "aggregate": tally.aggregate_to_json(closed.aggregate),
+            "partial": partial.to_json(),
+        }
+        return keygen.round_file("decrypt", POLL, body)
+
+    with unit_of_work(factory) as s:
+        assert counting.upload_partial(s, POLL, decrypt(1), actor="anna") == (1, False)
+    stale = decrypt(2)
+    assert ph.ingest(hub, ph.action(rut, follinge), now + dt.timedelta(minutes=5)) == "counted"
+    with unit_of_work(factory) as s, pytest.raises(PollError, match="another board"):
+        counting.upload_partial(s, POLL, stale, actor="bo")
+    with unit_of_work(factory) as s:
+        assert counting.upload_partial(s, POLL, decrypt(2), actor="bo") == (2, False)  # trustee 1's was dropped
+        assert counting.upload_partial(s, POLL, decrypt(3), actor="cy") == (3, True)
+        result = counting.result_of(drafts.get_poll(s, POLL))
+        assert result is not None and result.counts == (1, 1)
+        assert "poll.partials_discarded" in "\n".join(audit_log.export_lines(s))
+    engine.dispose()
