@@ -38,7 +38,7 @@ _PATTERNS: tuple[tuple[str, str], ...] = (
 def explain(exc: PollError) -> str:
     """An officer's or trustee's message for a refused poll action."""
     text = str(exc)
-    messages = {
+    messages: dict[str, str] = {
         "no_key": _("The trustees' key ceremony has not completed: the poll has no election key yet."),
         "empty_roll": _("The voter roll is empty: upload the roll first."),
         "closing_passed": _("The closing time has passed: change the schedule first."),
@@ -61,14 +61,14 @@ def explain(exc: PollError) -> str:
         found = re.search(pattern, text)
         if found:
             if code == "state":
-                return _("That cannot be done now: the poll is %(state)s.", state=state_name(found.group(1)))
+                return str(_("That cannot be done now: the poll is %(state)s.", state=state_name(found.group(1))))
             return messages[code]
-    return _("The hub refused: %(detail)s", detail=text)
+    return str(_("The hub refused: %(detail)s", detail=text))
 
 
 def row_reason(reason: str) -> str:
     """Why a line of the roll file was not taken, in the reader's language (the line itself is never shown)."""
-    reasons = {
+    reasons: dict[str, str] = {
         "check digit": _("the check digit does not match"),
         "does not exist": _("the date of birth does not exist"),
         "in the future": _("the date of birth is in the future"),
@@ -78,13 +78,13 @@ def row_reason(reason: str) -> str:
     }
     for words, text in reasons.items():
         if words in reason:
-            return text
-    return _("not a personnummer")
+            return str(text)
+    return str(_("not a personnummer"))
 
 
 def state_name(state: str) -> str:
     """A poll state's name."""
-    names = {
+    names: dict[str, str] = {
         "draft": _("Draft"),
         "open": _("Open for voting"),
         "closed": _("Closed for voting"),
@@ -96,19 +96,27 @@ def state_name(state: str) -> str:
 
 def status_name(status: str) -> str:
     """A board entry's status."""
-    names = {"counted": _("Counted"), "superseded": _("Replaced by a later ballot"), "rejected": _("Rejected")}
+    names: dict[str, str] = {
+        "counted": _("Counted"),
+        "superseded": _("Replaced by a later ballot"),
+        "rejected": _("Rejected"),
+    }
     return names.get(status, status)
 
 
 def method_name(method: str) -> str:
     """A ballot method's name."""
-    names = {"single": _("One option"), "yes-no-abstain": _("Yes, no or abstain"), "approval": _("Several options")}
+    names: dict[str, str] = {
+        "single": _("One option"),
+        "yes-no-abstain": _("Yes, no or abstain"),
+        "approval": _("Several options"),
+    }
     return names.get(method, method)
 
 
 def round_name(kind: str) -> str:
     """A key ceremony round's name."""
-    names = {
+    names: dict[str, str] = {
         "announce": _("Round 1: announce"),
         "deliver": _("Round 2: deliver shares"),
         "confirm": _("Round 3: confirm"),

@@ -179,9 +179,9 @@ def _uploaded_json() -> object:
 
 def _explain_upload(exc: PollError) -> str:
     if str(exc) == "choose the file to upload":
-        return _("Choose the file to upload.")
+        return str(_("Choose the file to upload."))
     if str(exc) == "the file is not JSON":
-        return _("The file is not a JSON file from tinget trustee.")
+        return str(_("The file is not a JSON file from tinget trustee."))
     return explain(exc)
 
 
