@@ -184,6 +184,10 @@ def test_a_poll_from_draft_to_a_published_result_anyone_can_verify(
     assert answer.status_code == 400 and "Trustees are named" in text(answer)
     assert "The trustees&#39; key ceremony has not completed" in text(answer)
 
+    answer = post(officer, f"{page}/trustees", {"threshold": "4", "usernames": "anna, bo, cy"}, page=page)
+    assert answer.status_code == 400 and "k must be at least 1 and at most the number of trustees" in text(answer)
+    answer = post(officer, f"{page}/trustees", {"threshold": "2", "usernames": "anna, bo, nobody"}, page=page)
+    assert answer.status_code == 400 and "one of the usernames has no account" in text(answer)
     answer = post(officer, f"{page}/trustees", {"threshold": "2", "usernames": "anna, bo, cy"}, page=page)
     assert answer.status_code == 302
     assert "2 of 3 trustees must take part in counting" in text(officer.get(page))

@@ -100,7 +100,7 @@ def poll_trustees(poll_id: str) -> Response | tuple[str, int]:
         with work() as db:
             ceremony.set_trustees(db, valid_id(poll_id), form.threshold.data, form.names(), actor=actor())
     except PollError as exc:
-        return poll_page(poll_id, error=_("Trustees: %(why)s", why=explain(exc)), status=400, trustees_form=form)
+        return poll_page(poll_id, error=explain(exc), status=400, trustees_form=form)
     flash(_("The trustees are named. Each can now start the key ceremony under Trustee on their own page."))
     return redirect(url_for("admin.poll", poll_id=poll_id))
 
