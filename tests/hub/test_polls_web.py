@@ -148,6 +148,15 @@ def cast(hub: HubSettings, pki: Any, issuer: Issuer, poll_id: str, now: dt.datet
     return short_code(env.tracking_hash)
 
 
+def polls_set(app: Flask) -> str:
+    """The newest stored ``polls`` set, as text."""
+    from hub.sets.publication import find_latest
+
+    with unit_of_work(app.extensions[EXTENSION].sessions, write=False) as session:
+        row = find_latest(session, "polls")
+        return "" if row is None else bytes(row.body).decode()
+
+
 def decrypt(client: FlaskClient, index: int, share: Scalar, poll_id: str = POLL) -> Any:
     """A trustee downloads the closed board, checks it and decrypts its sum with `tinget trustee`'s functions."""
     page = f"/admin/trustee/{poll_id}"
@@ -198,6 +207,7 @@ def test_a_poll_from_draft_to_a_published_result_anyone_can_verify(
     answer = post(officer, f"{page}/open", {}, page=page)
     assert answer.status_code == 302, text(answer)[-800:]
     assert "The poll is open" in text(officer.get(page))
+    assert POLL in polls_set(poll_app)  # stored for the ingest to announce (D80)
 
     code = cast(hub, pki, eid_issuer, POLL, utcnow())
     board = text(officer.get(f"/val/{POLL}"))
