@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from hub.app import create_app
 from hub.db import make_session_factory, unit_of_work, utcnow
@@ -68,8 +70,12 @@ def trustees(poll_app: Flask) -> dict[int, FlaskClient]:
 def post(client: FlaskClient, path: str, data: dict[str, Any], *, page: str, files: bool = False) -> Any:
     """Post a form from ``page`` as a browser would (its CSRF token included)."""
     token = csrf_token(client.get(page).data)
-    kwargs = {"content_type": "multipart/form-data"} if files else {}
-    return client.post(path, data={**data, "csrf_token": token}, **kwargs)
+    if not files:
+        return client.post(path, data={**data, "csrf_token": token})
+    # Encoded here, in memory: the test client spools a large body to a temporary file it never closes.
+    fields = {k: FileStorage(v[0], filename=v[1]) if isinstance(v, tuple) else v for k, v in data.items()}
+    boundary, body = encode_multipart({**fields, "csrf_token": token})
+    return client.post(path, data=body, content_type=f"multipart/form-data; boundary={boundary}")
 
 
 def text(answer: Any) -> str:
@@ -181,7 +187,8 @@ def test_a_poll_from_draft_to_a_published_result_anyone_can_verify(
     page = f"/admin/polls/{POLL}"
     assert "Ny lekplats" in text(officer.get("/admin/polls/"))
 
-    roll_file = "\n".join(["personnummer", ANNA_PERSONNUMMER, RUT_PERSONNUMMER, BAD_ROW, ph.OTHERS[0]]).encode()
+    rows = ["personnummer", ANNA_PERSONNUMMER, RUT_PERSONNUMMER, BAD_ROW, ph.OTHERS[0], *[" " * 99] * 20_000]
+    roll_file = "\n".join(rows).encode()  # over the 1 MB form limit: a roll has its own
     answer = post(officer, f"{page}/roll", {"file": (io.BytesIO(roll_file), "roll.csv")}, page=page, files=True)
     report = text(answer)
     assert answer.status_code == 200
@@ -299,6 +306,8 @@ def test_a_trustee_reaches_only_their_own_polls_and_uploads_only_their_own_files
     page = f"/admin/trustee/{POLL}"
     answer = upload(anna, f"{page}/round", page, keygen.round_file("announce", POLL, bos.to_json()), "a.json")
     assert answer.status_code == 400 and "The file belongs to another trustee" in text(answer)
+    answer = post(anna, f"{page}/round", {"file": (io.BytesIO(b" " * 1_100_000), "a.json")}, page=page, files=True)
+    assert answer.status_code == 413
     answer = post(anna, f"{page}/round", {"file": (io.BytesIO(b"not json"), "a.json")}, page=page, files=True)
     assert answer.status_code == 400 and "not a JSON file" in text(answer)
 
@@ -323,3 +332,6 @@ def test_a_draft_is_not_public_and_bad_input_is_a_message_not_an_error_page(offi
         officer, f"{roll_page}/roll", {"file": (io.BytesIO(b"\xff\xfe"), "r.csv")}, page=roll_page, files=True
     )
     assert answer.status_code == 400 and "not UTF-8 text" in text(answer)
+    long_line = b"personnummer\n" + b"1" * 200_000
+    answer = post(officer, f"{roll_page}/roll", {"file": (io.BytesIO(long_line), "r.csv")}, page=roll_page, files=True)
+    assert answer.status_code == 400 and "a line is far too long" in text(answer)
