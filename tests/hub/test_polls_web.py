@@ -235,6 +235,10 @@ def test_a_poll_from_draft_to_a_published_result_anyone_can_verify(
     answer = decrypt(trustees[3], 3, shares[3])
     assert answer.status_code == 302
     assert "the votes are counted" in text(trustees[3].get(f"/admin/trustee/{POLL}"))
+    assert "<td>Parken</td><td>1</td>" in text(officer.get(page))  # the officer checks before publishing
+    counted = text(officer.get(f"/val/{POLL}"))
+    assert "Closed for voting" in counted and "Ballots counted" not in counted and "<svg" not in counted
+    assert officer.get(f"/api/v1/poll-results/{POLL}").status_code == 404  # SEC-06: published results only
     assert post(officer, f"{page}/publish", {}, page=page).status_code == 302
 
     result = text(officer.get(f"/val/{POLL}?lang=en"))
