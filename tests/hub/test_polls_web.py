@@ -154,6 +154,18 @@ def cast(hub: HubSettings, pki: Any, issuer: Issuer, poll_id: str, now: dt.datet
     return short_code(env.tracking_hash)
 
 
+def audited_by(app: Flask, poll_id: str) -> set[tuple[str, str]]:
+    """(action, actor) of the audit log's entries about the poll (SEC-16: the web's actor is the member)."""
+    from sqlalchemy import select
+
+    from hub.audit.models import AuditEntryRow
+
+    with unit_of_work(app.extensions[EXTENSION].sessions, write=False) as session:
+        query = select(AuditEntryRow.action, AuditEntryRow.actor).where(AuditEntryRow.subject == poll_id)
+        rows = session.execute(query)
+        return {(action, actor) for action, actor in rows}
+
+
 def polls_set(app: Flask) -> str:
     """The newest stored ``polls`` set, as text."""
     from hub.sets.publication import find_latest
@@ -252,6 +264,10 @@ def test_a_poll_from_draft_to_a_published_result_anyone_can_verify(
     assert [(r["poll_id"], [o["votes"] for o in r["options"]], r["voters"]) for r in data] == [(POLL, [1, 0], 3)]
     assert data[0]["record_url"].endswith(f"/val/{POLL}/record.jsonl")
     assert POLL in text(officer.get("/val/"))
+    pages = [officer.get(p) for p in (page, "/val/", f"/val/{POLL}", "/api/v1/poll-results")]
+    pages += [trustees[i].get(f"/admin/trustee/{POLL}") for i in trustees]
+    assert all(find_personnummer(text(answer)) == [] for answer in pages)  # SEC-14
+    assert audited_by(poll_app, POLL) >= {("poll.created", "eva"), ("poll.opened", "eva"), ("poll.published", "eva")}
     results_conform_to_the_openapi_description(poll_app)
 
 
