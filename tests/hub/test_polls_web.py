@@ -330,6 +330,13 @@ def test_a_trustee_reaches_only_their_own_polls_and_uploads_only_their_own_files
     assert answer.status_code == 413
     answer = post(anna, f"{page}/round", {"file": (io.BytesIO(b"not json"), "a.json")}, page=page, files=True)
     assert answer.status_code == 400 and "not a JSON file" in text(answer)
+    _secrets, annas = keygen.start(cer, 1)
+    answer = upload(anna, f"{page}/round", page, keygen.round_file("announce", POLL, annas.to_json()), "a.json")
+    assert answer.status_code == 302 and "Your announce file (trustee 1) is in." in text(anna.get(page))
+    assert "Your file of this round is in" in text(anna.get(page))
+    officer_page = f"/admin/polls/{POLL}"
+    assert post(officer, f"{officer_page}/reset", {}, page=officer_page).status_code == 302
+    assert "keygen announce ceremony.json --me 1" in text(anna.get(page))  # round 1 again
 
 
 def test_a_draft_is_not_public_and_bad_input_is_a_message_not_an_error_page(officer: FlaskClient) -> None:
