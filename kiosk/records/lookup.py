@@ -45,6 +45,12 @@ class Results:
         return max(1, -(-self.total // PER_PAGE))
 
 
+def _expansions(session: Session, query: analysis.Query) -> dict[str, tuple[str, ...]]:
+    return analysis.prefix_expansions(
+        query, "catalogue_search_terms", lambda sql, values: list(session.scalars(text(sql), values))
+    )
+
+
 def search(session: Session, raw: str, *, board: str | None = None, kind: str | None = None, page: int = 1) -> Results:
     """Search the kiosk's catalogue; ``raw`` is what the resident typed (operators and quotes are harmless)."""
     query = analysis.parse_query(raw)
@@ -66,7 +72,7 @@ def search(session: Session, raw: str, *, board: str | None = None, kind: str | 
     page = max(1, min(page, analysis.WINDOW // PER_PAGE))
     params["offset"] = (page - 1) * PER_PAGE
     if query.terms:
-        params["q"] = analysis.fts5_expression(query)
+        params["q"] = analysis.fts5_expression(query, _expansions(session, query))
         ranked, count = analysis.fts5_window_sql("catalogue_search", conditions)
     else:
         where = " AND ".join(conditions)
@@ -88,7 +94,7 @@ def suggestions(session: Session, raw: str, limit: int = 6) -> list[str]:
     if not words or len(words[-1]) < 2:
         return []
     query = analysis.parse_query(" ".join([*words[:-1], words[-1] + "*"]))
-    expression = analysis.fts5_expression(query)
+    expression = analysis.fts5_expression(query, _expansions(session, query))
     if expression is None:
         return []
     ranked, _count = analysis.fts5_window_sql("catalogue_search")
