@@ -51,8 +51,20 @@ def _expansions(session: Session, query: analysis.Query) -> dict[str, tuple[str,
     )
 
 
-def search(session: Session, raw: str, *, board: str | None = None, kind: str | None = None, page: int = 1) -> Results:
-    """Search the kiosk's catalogue; ``raw`` is what the resident typed (operators and quotes are harmless)."""
+def search(
+    session: Session,
+    raw: str,
+    *,
+    board: str | None = None,
+    kind: str | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    page: int = 1,
+) -> Results:
+    """Search the kiosk's catalogue; ``raw`` is what the resident typed (operators and quotes are harmless).
+
+    Filters as at the hub: board, type, and a date range (inclusive) on the document's date.
+    """
     query = analysis.parse_query(raw)
     if query.empty:
         return Results([], 0, False, 1)
@@ -64,6 +76,12 @@ def search(session: Session, raw: str, *, board: str | None = None, kind: str | 
     if kind:
         conditions.append("kind = :kind")
         params["kind"] = kind
+    if date_from:
+        conditions.append("doc_date >= :date_from")  # ISO dates in the index: text order is date order
+        params["date_from"] = date_from.isoformat()
+    if date_to:
+        conditions.append("doc_date <= :date_to")
+        params["date_to"] = date_to.isoformat()
     if query.case_numbers:
         names = {f"case{i}": number for i, number in enumerate(query.case_numbers)}
         placeholders = ", ".join(":" + name for name in names)

@@ -1,7 +1,8 @@
-"""Searching the kiosk's own catalogue: prefixes expanded over its terms table, filters, and migration 0006."""
+"""Searching the kiosk's own catalogue: prefixes expanded over its terms table, the date range, migration 0006."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -98,3 +99,26 @@ def test_migration_0006_lists_the_terms_of_a_catalogue_indexed_before_it(kiosk_s
         terms = list(conn.execute(text("SELECT term FROM catalogue_search_terms ORDER BY term")).scalars())
     engine.dispose()
     assert terms == ["bn", "bygglov", "bygglovsansökan", "komplet"]
+
+
+def test_a_date_range_narrows_a_search_to_documents_dated_within_it_inclusive(engine) -> None:
+    assert ids(engine, "bygg*", date_from=dt.date(2026, 1, 1)) == [2, 3]
+    assert ids(engine, "bygg*", date_to=dt.date(2026, 2, 1)) == [1, 2]
+    assert ids(engine, "bygg*", date_from=dt.date(2026, 2, 1), date_to=dt.date(2026, 2, 1)) == [2]
+    assert ids(engine, "bygg*", date_from=dt.date(2026, 3, 5)) == []
+
+
+def test_the_search_screen_offers_a_date_range_and_keeps_it_on_the_next_page(app, client) -> None:
+    from kiosk.web import runtime
+
+    with app.app_context(), runtime().sessions.begin() as session:
+        catalogue.store_chunk(
+            session, 0, "0" * 64, [document(i, "Bygglov", "Bygglovet beviljas.") for i in range(1, 13)]
+        )
+    page = client.get("/documents?q=bygglov&from=2026-01-01&to=2026-12-31").get_data(as_text=True)
+    assert 'name="from" type="date" value="2026-01-01"' in page and 'name="to" type="date" value="2026-12-31"' in page
+    assert "from=2026-01-01" in page and "to=2026-12-31" in page and "page=2" in page  # the pager keeps the range
+    empty = client.get("/documents?q=bygglov&from=2027-01-01").get_data(as_text=True)
+    assert "Ingen handling matchar" in empty  # not "0 matches": the screen offers to ask for the document
+    ignored = client.get("/documents?q=bygglov&from=not-a-date").get_data(as_text=True)
+    assert 'name="from" type="date" value=""' in ignored and 'href="/documents/12"' in ignored
