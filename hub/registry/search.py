@@ -2,10 +2,10 @@
 
 One row per published document, holding only what the public may read (`hub.registry.rules`): a secret
 document is found by its case number, type and board, never by its title or text. SQLite indexes the stems
-`protocol.search.index_text` makes, and lists each distinct one in ``registry_search_terms`` so a prefix can be
-searched as the OR of the terms it covers (D50); PostgreSQL makes its own with ``to_tsvector('swedish', …)``. Both rank
-only the newest `protocol.search.WINDOW` matches (docs/decisions.md D42), so a very common word costs as
-little as a rare one.
+`protocol.search.index_text` makes and lists each distinct one in ``registry_search_terms``, so that a prefix is
+searched as the OR of the terms it covers (docs/decisions.md D50); PostgreSQL makes its own stems with
+``to_tsvector('swedish', …)``. Both rank only the newest `protocol.search.WINDOW` matches (D42), so a very
+common word costs as little as a rare one.
 """
 
 # ruff: noqa: S608 - the SQL is assembled from fixed fragments; every value is a bound parameter

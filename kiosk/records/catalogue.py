@@ -145,10 +145,11 @@ def store_chunk(session: Session, number: int, sha256: str, documents: list[dict
             search,
         )
         terms = index_terms(*(row[name] for row in search for name in ("title", "meta", "body")))
-        # Never taken out when a chunk goes: a term no document holds only costs a prefix an empty OR branch.
-        session.execute(
-            text("INSERT OR IGNORE INTO catalogue_search_terms (term) VALUES (:term)"), [{"term": t} for t in terms]
-        )
+        if terms:  # never taken out when a chunk goes: a term no document holds costs a prefix an empty OR branch
+            session.execute(
+                text("INSERT OR IGNORE INTO catalogue_search_terms (term) VALUES (:term)"),
+                [{"term": t} for t in terms],
+            )
     session.add(ChunkRow(number=number, sha256=sha256, count=len(rows), applied_at=datetime.now(UTC)))
 
 
