@@ -358,6 +358,7 @@ def audit_export(output: Path | None, config_path: Path | None) -> None:
     click.echo(f"Exporterade {count} {entries}{f' till {output}' if output else ''}.", err=True)
 
 
+from hub.polls import cli as _polls_cli  # noqa: E402, F401 - adds `hub poll …` to `hub`
 from hub.registry import cli as _registry_cli  # noqa: E402, F401 - adds `hub registry …` to `hub`
 from hub.sets import cli as _sets_cli  # noqa: E402, F401 - adds `hub device-api` and `hub sets publish` to `hub`
 

@@ -7,6 +7,7 @@ from sqlalchemy import MetaData
 from hub.audit.models import AuditEntryRow
 from hub.db import Base
 from hub.devices.models import DeadLetter, Device, DeviceCommand, ReceivedAction
+from hub.polls.models import BoardRow, CeremonyFile, ElectionRecord, PartialRow, Poll, RollEntry
 from hub.registry.models import (
     Case,
     CaseSeries,
@@ -23,6 +24,12 @@ from hub.staff.models import SigninFailure, StaffRole, StaffUser
 
 MODELS = (
     AuditEntryRow,
+    BoardRow,
+    CeremonyFile,
+    ElectionRecord,
+    PartialRow,
+    Poll,
+    RollEntry,
     Case,
     CaseSeries,
     CatalogueChunk,

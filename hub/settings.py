@@ -71,12 +71,20 @@ class HubSettings:
     # The records registry (hub/registry): where registered files live (content-addressed), the largest upload.
     registry_files_dir: Path | None = None  # default: data_dir / "records"
     registry_max_upload_bytes: int = 200 * 1024 * 1024
+    # Polls (hub/polls): the secret the per-poll roll keys derive from, and the X25519 key pair a voter's
+    # certificate is sealed to inside a ballot's envelope. Both are made by the hub on first use (0600).
+    poll_roll_secret_file: Path | None = None  # default: data_dir / "poll_roll_secret"
+    poll_seal_key_file: Path | None = None  # default: data_dir / "poll_seal_key"
 
     def __post_init__(self) -> None:
         if self.secret_key_file is None:
             object.__setattr__(self, "secret_key_file", self.data_dir / "secret_key")
         if self.registry_files_dir is None:
             object.__setattr__(self, "registry_files_dir", self.data_dir / "records")
+        if self.poll_roll_secret_file is None:
+            object.__setattr__(self, "poll_roll_secret_file", self.data_dir / "poll_roll_secret")
+        if self.poll_seal_key_file is None:
+            object.__setattr__(self, "poll_seal_key_file", self.data_dir / "poll_seal_key")
         if not 1024 <= self.registry_max_upload_bytes <= 8 * 1024**3:
             raise ConfigError("registry_max_upload_bytes must be between 1024 and 8589934592")
         if self.signin_max_failures < 1:

@@ -3,17 +3,20 @@
 A handler runs once per action, only when the action is new, inside the ingest's transaction (so its side
 effects commit together with the action, or not at all). It refuses an action by raising `ActionRefused`
 with a reason: the action is then kept as "refused", its side effects are rolled back, and the kiosk still
-gets its ack. The later issues register theirs (ballot, document request, check-in) in `default_handlers`;
-until then every kind is unknown and recorded as refused.
+gets its ack. Issues register theirs in `default_handlers` (card events, document requests, ballots — the last
+needs the hub's settings); a kind without a handler is unknown and recorded as refused.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from hub.settings import HubSettings
 
 
 class ActionRefused(Exception):
@@ -54,14 +57,19 @@ class Handlers:
         return iter(sorted(self._by_kind))
 
 
-def default_handlers() -> Handlers:
-    """The handlers the ingest process runs with. Later issues add theirs here."""
+def default_handlers(settings: HubSettings | None = None) -> Handlers:
+    """The handlers the ingest process runs with. Later issues add theirs here. Ballots need the hub's
+    settings (device CA, e-ID trust, poll keys): without ``settings`` they stay an unknown kind."""
     from hub.audit import card_events  # imported here: these modules import this one
     from hub.registry import requests as document_requests
 
     handlers = Handlers()
     handlers.register(card_events.KIND, card_events.record_card_event)
     handlers.register(document_requests.KIND, document_requests.handle_kiosk_request)
+    if settings is not None:
+        from hub.polls import ballots
+
+        handlers.register(ballots.KIND, ballots.BallotHandler(settings))
     return handlers
 
 

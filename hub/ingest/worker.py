@@ -264,7 +264,7 @@ def run_worker(
         engine,
         batch_max=settings.ingest_batch_max,
         batch_wait_ms=settings.ingest_batch_wait_ms,
-        handlers=handlers,
+        handlers=handlers if handlers is not None else default_handlers(settings),
         outlet=PahoOutlet(client),
     )
     if stop is not None:

@@ -20,7 +20,8 @@ def build_bodies(settings: HubSettings, session: Session) -> dict[str, bytes]:
     """The canonical bytes every set would have now; `hub.sets.trust.TrustError` if a PKI file is unreadable.
 
     The trust set carries the e-ID issuers and the signed staff list; the catalogue is the registry's
-    (`hub.registry.catalogue.manifest`)."""
+    (`hub.registry.catalogue.manifest`); the polls and roll sets are the open polls' (`hub.polls.sets`)."""
+    from hub.polls.sets import polls_content, roll_content
     from hub.registry.catalogue import manifest
 
     trust = read_trust(
@@ -32,6 +33,8 @@ def build_bodies(settings: HubSettings, session: Session) -> dict[str, bytes]:
     )
     documents = build_documents(trust)
     documents["catalogue"] = manifest(session, settings.public_url)
+    documents["polls"] = polls_content(settings, session)
+    documents["roll"] = roll_content(session)
     bodies = encode_all(documents)
     for name, body in bodies.items():
         if len(body) > MAX_SET_BYTES:
