@@ -6,7 +6,7 @@ million documents take one pass over the index inside the upgrade's transaction,
 leaves nothing half done and simply runs again. PostgreSQL searches prefixes with its own index: no change.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-01
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 from sqlalchemy import text
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
