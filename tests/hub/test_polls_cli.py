@@ -49,6 +49,7 @@ def test_a_poll_from_draft_to_a_verified_record_on_the_command_line(
     tinget("hub", "poll", "create", POLL, "--title-sv", "Nytt bibliotek", "--option", "ja:Ja:Yes",
            "--option", "nej:Nej:No", "--opens", (now - dt.timedelta(hours=1)).isoformat(),
            "--closes", (now + dt.timedelta(days=1)).isoformat(), *c)  # fmt: skip
+    tinget("hub", "poll", "edit", POLL, "--title-en", "A new library", "--min-age", "16", *c)
     roll_file = tmp_path / "rostlangd.csv"
     roll_file.write_text(f"personnummer\n{ANNA_PERSONNUMMER}\n{RUT_PERSONNUMMER}\n19121212-1213\n", encoding="utf-8")
     imported = tinget("hub", "poll", "roll", POLL, roll_file, *c)
@@ -80,6 +81,8 @@ def test_a_poll_from_draft_to_a_verified_record_on_the_command_line(
     uploaded = tinget("hub", "poll", "upload", POLL, *(folder / "confirm.json" for folder in desk.values()), *c)
     assert "Valnyckeln är klar" in uploaded.stdout
     tinget("hub", "poll", "open", POLL, "--no-announce", *c)
+    frozen = tinget("hub", "poll", "edit", POLL, "--revote", "first", *c, ok=False)
+    assert frozen.returncode == 1 and "is open: it cannot be edited" in frozen.stderr
 
     with unit_of_work(factory, write=False) as session:
         notice = ph.notice(hub, session, POLL)
