@@ -142,8 +142,11 @@ def run_ceremony(trustees: dict[int, FlaskClient], poll_id: str = POLL) -> dict[
     return shares
 
 
-def cast(hub: HubSettings, pki: Any, issuer: Issuer, poll_id: str, now: dt.datetime) -> str:
-    """Anna votes for the park at a kiosk; the ingest takes the ballot. The receipt's code."""
+def cast(hub: HubSettings, pki: Any, issuer: Issuer, poll_id: str, now: dt.datetime) -> tuple[str, str]:
+    """Anna votes for the park at a kiosk; the ingest takes the ballot. The receipt's code, and the path its QR
+    code opens (built by the kiosk's own `lookup_url`)."""
+    from kiosk.voting.casting import lookup_url
+
     engine = ph.engine_of(hub)
     with unit_of_work(make_session_factory(engine)) as session:
         notice = ph.notice(hub, session, poll_id)
@@ -151,7 +154,8 @@ def cast(hub: HubSettings, pki: Any, issuer: Issuer, poll_id: str, now: dt.datet
     ange = ph.device(pki, "ange")
     env = ph.envelope(hub, notice, issuer, ange, card="anna", chosen=frozenset({0}), at=now)
     assert ph.ingest(hub, ph.action(env, ange), now) == "counted"
-    return short_code(env.tracking_hash)
+    code = short_code(env.tracking_hash)
+    return code, lookup_url(notice.board_url, code).removeprefix(hub.public_url.rstrip("/"))
 
 
 def audited_by(app: Flask, poll_id: str) -> set[tuple[str, str]]:
@@ -228,11 +232,12 @@ def test_a_poll_from_draft_to_a_published_result_anyone_can_verify(
     assert "The poll is open" in text(officer.get(page))
     assert POLL in polls_set(poll_app)  # stored for the ingest to announce (D80)
 
-    code = cast(hub, pki, eid_issuer, POLL, utcnow())
+    code, receipt_path = cast(hub, pki, eid_issuer, POLL, utcnow())
     board = text(officer.get(f"/val/{POLL}"))
     assert code in board and "Counted" in board and "The result is published once" not in board
     assert "<script>alert" not in board and "<strong>playground</strong>" in board
-    found = text(officer.get(f"/val/{POLL}?kod={code}"))
+    assert receipt_path == f"/val/{POLL}?kod={code}"
+    found = text(officer.get(receipt_path))
     assert f"The code {code} is on the board: Counted." in found
     swedish = text(poll_app.test_client().get(f"/val/{POLL}?kod={code.lower()}"))  # a resident, Swedish first
     assert "Den här omröstningen är medborgardialog" in swedish and f"Koden {code} finns på anslagstavlan" in swedish
