@@ -158,3 +158,35 @@ def test_the_public_board_is_paged_newest_first_and_shows_why_an_entry_was_rejec
     found = text(resident.get(f"/val/sida?kod={short_code(trackings[0]).replace('-', '')}&lang=en"))
     assert "Rejected." in found and "Reason: the ballot&#39;s proofs do not hold" in found
     assert resident.get("/val/sida?page=99").status_code == 200
+
+
+def test_nonsense_in_any_officer_form_is_a_400_with_the_form_never_a_500(officer: FlaskClient) -> None:
+    """SEC-19: malformed input gets a clear answer and stops nothing else."""
+    create_draft(officer, "robust")
+    page = "/admin/polls/robust"
+    bad_drafts = [
+        {"method": "bogus"},
+        {"revote": "sometimes"},
+        {"min_age": "-5"},
+        {"min_age": "many"},
+        {"opens_at": "tomorrow"},
+        {"options": "a | A\na | A"},
+        {"options": "Ä Ö | Å"},
+        {"method": "approval", "options": "a | A\nb | B", "min_selections": "0", "max_selections": "x"},
+        {"poll_id": "x" * 80},
+        {"title_sv": ""},
+    ]
+    for changes in bad_drafts:
+        answer = post(officer, NEW, {**draft_form("ny-robust"), **changes}, page=NEW)
+        assert answer.status_code == 400, changes
+        assert 'class="field-error"' in text(answer) or 'class="error"' in text(answer), changes
+    for data in ({"threshold": "abc", "usernames": "a"}, {"threshold": "2", "usernames": ","}, {"threshold": "99"}):
+        answer = post(officer, f"{page}/trustees", data, page=page)
+        assert answer.status_code == 400, data
+    answer = post(officer, f"{page}/roll", {}, page=page, files=True)
+    assert answer.status_code == 400 and "Choose the roll file to upload." in text(answer)
+    for action in ("open", "close", "publish"):
+        answer = post(officer, f"{page}/{action}", {}, page=page)
+        assert answer.status_code == 400 and 'class="error"' in text(answer), action
+    assert post(officer, "/admin/polls/finns-inte/open", {}, page=page).status_code == 404
+    assert officer.get("/admin/polls/Fel_Id").status_code == 404
