@@ -367,3 +367,35 @@ def test_a_draft_is_not_public_and_bad_input_is_a_message_not_an_error_page(offi
     long_line = b"personnummer\n" + b"1" * 200_000
     answer = post(officer, f"{roll_page}/roll", {"file": (io.BytesIO(long_line), "r.csv")}, page=roll_page, files=True)
     assert answer.status_code == 400 and "a line is far too long" in text(answer)
+
+
+def test_nonsense_files_from_a_trustee_are_refused_with_a_message_never_a_500(
+    officer: FlaskClient, trustees: dict[int, FlaskClient]
+) -> None:
+    """SEC-19: a malformed file upload is answered clearly; the ceremony goes on."""
+    create_draft(officer)
+    page = f"/admin/polls/{POLL}"
+    assert (
+        post(officer, f"{page}/trustees", {"threshold": "2", "usernames": "anna, bo, cy"}, page=page).status_code == 302
+    )
+    anna, mine = trustees[1], f"/admin/trustee/{POLL}"
+    files: list[object] = [
+        None,
+        [],
+        17,
+        "announce",
+        {"round": "announce"},
+        {"round": "announce", "poll": POLL, "body": {}},
+        {"round": "announce", "poll": "another-poll", "body": {}},
+        {"round": "deliver", "poll": POLL, "body": {"from": [1], "shares": {}}},
+        {"round": "deliver", "poll": POLL, "body": {"from": 1, "shares": {"2": 5, "3": None}}},
+        {"round": "confirm", "poll": POLL, "body": "x"},
+        {"round": "decrypt", "poll": POLL, "body": {}},
+        {"format": 99, "round": "announce", "poll": POLL, "body": {"index": 1}},
+    ]
+    for data in files:
+        answer = upload(anna, f"{mine}/round", mine, data, "x.json")
+        assert answer.status_code == 400 and 'class="error"' in text(answer), data
+    answer = upload(anna, f"{mine}/partial", mine, {"round": "decrypt", "poll": POLL, "body": {}}, "p.json")
+    assert answer.status_code == 400 and "That cannot be done now: the poll is Draft." in text(answer)
+    assert "keygen announce ceremony.json --me 1" in text(anna.get(mine))
