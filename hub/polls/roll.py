@@ -64,7 +64,11 @@ def import_roll(
     already = 0
     first_line = text.split("\n", 1)[0]
     reader = csv.reader(io.StringIO(text), delimiter=";" if ";" in first_line else ",")  # Excel in Swedish: ";"
-    for line, row in enumerate(reader, start=1):
+    try:
+        rows = list(enumerate(reader, start=1))
+    except csv.Error as exc:  # e.g. a line longer than the csv module's field limit: nothing is taken in
+        raise PollError(f"line {reader.line_num} of the roll file cannot be read as CSV ({exc})") from None
+    for line, row in rows:
         cell = row[0].strip() if row else ""
         if not cell or (line == 1 and not any(ch.isdigit() for ch in cell)):
             continue  # a blank line, or a header such as "personnummer"

@@ -81,6 +81,16 @@ def test_the_roll_keeps_pseudonyms_and_reports_bad_rows_by_line_without_their_co
     assert "poll.roll_imported" in exported and not find_personnummer(exported)
 
 
+def test_a_roll_file_the_csv_module_cannot_read_is_refused_whole_with_its_line(
+    hub: HubSettings, session: Session
+) -> None:
+    drafts.create_poll(session, POLL, ph.spec(utcnow()), actor="t")
+    data = f"{ANNA_PERSONNUMMER}\n{'1' * 200_000}\n".encode()
+    with pytest.raises(PollError, match="line 2 of the roll file cannot be read as CSV"):
+        roll.import_roll(session, POLL, data, roll_key=keys.roll_key(hub, POLL), actor="t")
+    assert roll.roll_size(session, POLL) == 0
+
+
 def test_the_hubs_poll_secrets_are_made_once_and_private(hub: HubSettings) -> None:
     seal = keys.seal_key(hub)
     assert keys.seal_key(hub) == seal and len(seal.public) == 32 and "secret" not in repr(seal)
