@@ -33,6 +33,7 @@ _PATTERNS: tuple[tuple[str, str], ...] = (
     (r"another board", "other_board"),
     (r"^the roll file is not UTF-8", "roll_text"),
     (r"^the roll file is larger", "roll_size"),
+    (r"cannot be read as CSV", "roll_csv"),
     (r"^not a key ceremony file", "not_round_file"),
 )
 
@@ -59,6 +60,7 @@ def explain(exc: PollError) -> str:
         "other_board": _("The file decrypts another board: download the closed board again and decrypt it."),
         "roll_text": _("The roll file is not UTF-8 text: save it as CSV (UTF-8)."),
         "roll_size": _("The roll file is too large."),
+        "roll_csv": _("The roll file cannot be read as CSV: a line is far too long. Save it as CSV (UTF-8) again."),
         "not_round_file": _("That is not a key ceremony file (announce, deliver or confirm)."),
     }
     for pattern, code in _PATTERNS:
@@ -84,6 +86,32 @@ def row_reason(reason: str) -> str:
         if words in reason:
             return str(text)
     return str(_("not a personnummer"))
+
+
+def board_reason(reason: str) -> str:
+    """Why a ballot was rejected, in the reader's language. The board and the election record keep the hub's own
+    (English) words, which a verifier compares; this is only how the page says them."""
+    reasons: tuple[tuple[str, str], ...] = (
+        ("cast outside the poll's opening hours", _("cast outside the poll's opening hours")),
+        ("names another kiosk", _("the ballot names another kiosk than the one that sent it")),
+        ("the kiosk's signature does not hold", _("the kiosk's signature does not hold")),
+        ("the kiosk's certificate", _("the kiosk's certificate is not valid")),
+        ("cannot be opened with the hub's seal key", _("the voter's certificate could not be opened")),
+        ("the voter's e-ID is refused", _("the voter's e-ID card was not accepted (expired, revoked or unknown)")),
+        ("not a resident's e-ID", _("the card is not a resident's e-ID")),
+        ("the card's signature does not hold", _("the card's signature does not hold")),
+        ("the pseudonym is not the card holder's", _("the ballot does not belong to the card holder")),
+        ("not on the roll", _("the voter is not on the roll")),
+        ("younger than the poll's age limit", _("the voter is younger than the poll's age limit")),
+        ("unreadable", _("the ballot could not be read")),
+        ("another poll", _("the ballot is for another poll")),
+        ("does not fit the poll", _("the ballot does not fit the poll")),
+        ("proof", _("a proof in the ballot does not hold")),
+    )
+    for words, text in reasons:
+        if words in reason:
+            return str(text)
+    return reason
 
 
 def state_name(state: str) -> str:
@@ -156,6 +184,7 @@ def template_helpers() -> dict[str, object]:
         "method_name": method_name,
         "round_name": round_name,
         "row_reason": row_reason,
+        "board_reason": board_reason,
         "markdown": render_markdown,
         "percent": percent,
     }

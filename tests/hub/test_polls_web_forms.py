@@ -153,10 +153,10 @@ def test_the_public_board_is_paged_newest_first_and_shows_why_an_entry_was_rejec
     assert short_code(trackings[-1]) in first and short_code(trackings[69]) not in first
     assert "Page 1 of 3" in first and "f" * 64 not in first
     last = text(resident.get("/val/sida?page=3"))
-    assert short_code(trackings[0]) in last and "Rejected: the ballot&#39;s proofs do not hold" in last
+    assert short_code(trackings[0]) in last and "Rejected: a proof in the ballot does not hold" in last
     assert "Page 3 of 3" in last
     found = text(resident.get(f"/val/sida?kod={short_code(trackings[0]).replace('-', '')}&lang=en"))
-    assert "Rejected." in found and "Reason: the ballot&#39;s proofs do not hold" in found
+    assert "Rejected." in found and "Reason: a proof in the ballot does not hold" in found
     assert resident.get("/val/sida?page=99").status_code == 200
 
 

@@ -7,8 +7,6 @@ MQTT client inside gunicorn).
 
 from __future__ import annotations
 
-import csv
-
 from flask import Flask, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
@@ -79,10 +77,6 @@ def poll_roll(poll_id: str) -> tuple[str, int]:
             )
     except PollError as exc:
         return poll_page(poll_id, error=explain(exc), status=400, roll_form=form)
-    except csv.Error:
-        # The csv module refuses a field over 128 kB; `import_roll` lets that through, so it is caught here.
-        error = _("The roll file cannot be read as CSV: a line is far too long. Save it as CSV (UTF-8) again.")
-        return poll_page(poll_id, error=error, status=400, roll_form=form)
     return poll_page(poll_id, report=report)
 
 
