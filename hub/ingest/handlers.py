@@ -3,8 +3,8 @@
 A handler runs once per action, only when the action is new, inside the ingest's transaction (so its side
 effects commit together with the action, or not at all). It refuses an action by raising `ActionRefused`
 with a reason: the action is then kept as "refused", its side effects are rolled back, and the kiosk still
-gets its ack. The later issues register theirs (ballot, document request, check-in) in `default_handlers`;
-until then every kind is unknown and recorded as refused.
+gets its ack. Issues register theirs in `default_handlers` (card events, document requests, ballots — the last
+needs the hub's settings); a kind without a handler is unknown and recorded as refused.
 """
 
 from __future__ import annotations

@@ -7,4 +7,22 @@ generation relay), `lifecycle` (open, close, close when due), `ballots` (the ing
 `protocol.polls.BALLOT_KIND`), `board` (the hash-chained board, re-votes, the running aggregate), `counting`
 (partial decryptions, the result, the record), `sets` (what the ``polls`` and ``roll`` sets carry) and `cli`.
 Every state change is in the audit log, without personal data. docs/voting.md is the officers' guide.
+
+The service API (what the web pages call; each takes a `Session` inside `hub.db.unit_of_work`, an ``actor``
+for the audit log, and raises `drafts.PollError` with a message for the person):
+
+* drafts: ``create_poll(session, poll_id, spec, *, actor)``, ``edit_poll(…)``, ``get_poll``/``find_poll``,
+  ``list_polls(session, state=None)``, ``options_of``, ``rules_of``, ``trustees_of``, ``drafts_labels``;
+* roll: ``import_roll(session, poll_id, data, *, roll_key, actor, replace=False) -> RollReport``, ``roll_size``;
+  the key is ``keys.roll_key(settings, poll_id)``;
+* ceremony: ``set_trustees(session, poll_id, threshold, usernames, *, actor)``, ``ceremony_json``,
+  ``upload_round(session, poll_id, data, *, actor, as_trustee=None)``, ``round_files(session, poll_id, kind)``,
+  ``ceremony_status``, ``reset_ceremony``;
+* lifecycle: ``open_poll``/``close_poll``/``close_due`` (then ``hub.sets.service.publish_sets``), or
+  ``open_and_publish``/``close_and_publish`` with the engine;
+* board (public page ``/val/<poll_id>?kod=…``): ``board_rows(session, poll_id)``, ``find_code(session, poll_id,
+  code)``, ``counting.head_of(poll)``;
+* counting: ``closed_board(session, poll_id) -> bytes``, ``upload_partial(session, poll_id, data, *, actor,
+  as_trustee=None) -> (trustee, tallied)``, ``result_of(poll)`` (None until tallied: SEC-06),
+  ``publish(session, poll_id, *, actor)``, ``election_record(session, poll_id) -> bytes``.
 """

@@ -32,16 +32,19 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from cryptography.x509.oid import NameOID
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from hub.audit import log as audit_log
 from hub.ingest.handlers import ActionContext, ActionRefused
 from hub.polls import board as hub_board
 from hub.polls.drafts import find_poll, key_of, rules_of
 from hub.polls.keys import SealKey, roll_secret, seal_key
-from hub.polls.models import Poll
+from hub.polls.models import PartialRow, Poll
 from hub.polls.roll import on_roll
 from hub.sets.trust import TrustError, read_ca_chain, read_eid_certificates, read_eid_crls, read_revoked
 from hub.settings import HubSettings
+from protocol.ballots.board import BoardEntry
 from protocol.ballots.envelope import Envelope, card_signing_bytes, envelope_problem, verify_device_signature
 from protocol.ballots.poll import PollRules
 from protocol.chain import ChainError, split_anchors, verify_chain
@@ -143,7 +146,7 @@ def handle_ballot(session: Session, action: ActionContext, materials: Materials,
         tracking = _unreadable_tracking(action.body)
         _refuse_duplicate(session, poll, tracking)
         entry = hub_board.next_entry(poll, tracking=tracking, voter=None, cast_at=None, reason=f"unreadable: {exc}")
-        return hub_board.append(session, poll, rules, entry, device_id=action.device_id)
+        return _append(session, poll, rules, entry, action.device_id)
     _refuse_duplicate(session, poll, envelope.tracking_hash)
     reason = ballot_problem(session, poll, rules, envelope, device_certificate, action.device_id, materials, now)
     entry = hub_board.next_entry(
@@ -154,9 +157,30 @@ def handle_ballot(session: Session, action: ActionContext, materials: Materials,
         ballot=envelope.ballot if reason is None else None,
         reason=reason,
     )
-    status = hub_board.append(session, poll, rules, entry, device_id=action.device_id)
-    log.info("ballot on the board", extra={"poll": poll_id, "seq": entry.seq, "status": status})
+    return _append(session, poll, rules, entry, action.device_id)
+
+
+def _append(session: Session, poll: Poll, rules: PollRules, entry: BoardEntry, device_id: str) -> str:
+    status = hub_board.append(session, poll, rules, entry, device_id=device_id)
+    if poll.state == "closed":
+        discard_stale_partials(session, poll)
+    log.info("ballot on the board", extra={"poll": poll.id, "seq": entry.seq, "status": status})
     return status
+
+
+def discard_stale_partials(session: Session, poll: Poll) -> None:
+    """A ballot cast before the close arrived after it: partial decryptions already taken in decrypt the board
+    without it, and can no longer be combined. They are dropped (audited); the trustees decrypt the new board."""
+    stale = session.scalar(select(func.count()).select_from(PartialRow).where(PartialRow.poll_id == poll.id))
+    if stale:
+        session.execute(delete(PartialRow).where(PartialRow.poll_id == poll.id))
+        audit_log.record(
+            session,
+            actor="ingest",
+            action="poll.partials_discarded",
+            subject=poll.id,
+            details={"partials": int(stale), "head": poll.board_head},
+        )
 
 
 def _refuse_duplicate(session: Session, poll: Poll, tracking: str) -> None:

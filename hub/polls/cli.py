@@ -82,6 +82,18 @@ def _write_json(path: Path, data: object) -> None:
     click.echo(f"Skrev {path}")
 
 
+def _options(texts: tuple[str, ...]) -> tuple[Any, ...]:
+    from hub.polls.drafts import PollOption
+
+    parsed = []
+    for text in texts:
+        parts = text.split(":")
+        if len(parts) not in (2, 3) or not parts[0]:
+            raise click.BadParameter(f"{text!r}: an option is NAME:SWEDISH LABEL[:ENGLISH LABEL]")
+        parsed.append(PollOption(parts[0], parts[1], parts[2] if len(parts) == 3 else ""))
+    return tuple(parsed)
+
+
 @hub.group()
 def poll() -> None:
     """Polls (omröstningar): drafts, roll, trustees and key ceremony, opening, closing, counting, record."""
@@ -108,14 +120,8 @@ def poll_create(poll_id: str, title_sv: str, title_en: str, description_sv: Path
                 options: tuple[str, ...], method: str, minimum: int, maximum: int, opens: str, closes: str,
                 revote: str, min_age: int | None, config_path: Path | None) -> None:  # fmt: skip
     """Create a draft poll."""
-    from hub.polls.drafts import PollOption, PollSpec, create_poll
+    from hub.polls.drafts import PollSpec, create_poll
 
-    parsed = []
-    for text in options:
-        parts = text.split(":")
-        if len(parts) not in (2, 3) or not parts[0]:
-            raise click.BadParameter(f"{text!r}: an option is NAME:SWEDISH LABEL[:ENGLISH LABEL]")
-        parsed.append(PollOption(parts[0], parts[1], parts[2] if len(parts) == 3 else ""))
     spec = PollSpec(
         title_sv=title_sv,
         title_en=title_en,
@@ -123,7 +129,7 @@ def poll_create(poll_id: str, title_sv: str, title_en: str, description_sv: Path
         description_en=description_en.read_text(encoding="utf-8") if description_en else "",
         opens_at=_time(opens),
         closes_at=_time(closes),
-        options=tuple(parsed),
+        options=_options(options),
         method=method,
         min_selections=minimum,
         max_selections=maximum,
@@ -133,6 +139,50 @@ def poll_create(poll_id: str, title_sv: str, title_en: str, description_sv: Path
     with _session(config_path) as (_s, session):
         create_poll(session, poll_id, spec, actor=_cli_actor())
     click.echo(f"Omröstningen {poll_id} är skapad som utkast.")
+
+
+@poll.command("edit")
+@click.argument("poll_id", metavar="POLL")
+@click.option("--title-sv", default=None)
+@click.option("--title-en", default=None)
+@click.option("--description-sv", "description_sv", type=IN_FILE, default=None, help="Markdown file (Swedish).")
+@click.option("--description-en", "description_en", type=IN_FILE, default=None, help="Markdown file (English).")
+@click.option("--option", "options", multiple=True, help="Replaces every option: NAME:SWEDISH[:ENGLISH]; repeat.")
+@click.option("--method", type=click.Choice(["single", "yes-no-abstain", "approval"]), default=None)
+@click.option("--min", "minimum", type=int, default=None)
+@click.option("--max", "maximum", type=int, default=None)
+@click.option("--opens", default=None)
+@click.option("--closes", default=None)
+@click.option("--revote", type=click.Choice(["latest", "first"]), default=None)
+@click.option("--min-age", type=int, default=None, help="A new age limit (0: none).")
+@config_option
+@plain_errors
+@poll_errors
+def poll_edit(poll_id: str, title_sv: str | None, title_en: str | None, description_sv: Path | None,
+              description_en: Path | None, options: tuple[str, ...], method: str | None, minimum: int | None,
+              maximum: int | None, opens: str | None, closes: str | None, revote: str | None, min_age: int | None,
+              config_path: Path | None) -> None:  # fmt: skip
+    """Change a draft poll; what is not given stays as it is. Refused once the poll has opened."""
+    from hub.polls.drafts import PollSpec, edit_poll, get_poll, options_of
+
+    with _session(config_path) as (_s, session):
+        item = get_poll(session, poll_id)
+        spec = PollSpec(
+            title_sv=item.title_sv if title_sv is None else title_sv,
+            title_en=item.title_en if title_en is None else title_en,
+            description_sv=description_sv.read_text(encoding="utf-8") if description_sv else item.description_sv,
+            description_en=description_en.read_text(encoding="utf-8") if description_en else item.description_en,
+            opens_at=item.opens_at if opens is None else _time(opens),
+            closes_at=item.closes_at if closes is None else _time(closes),
+            options=_options(options) if options else options_of(item),
+            method=method or item.method,
+            min_selections=item.min_selections if minimum is None else minimum,
+            max_selections=item.max_selections if maximum is None else maximum,
+            revote=revote or item.revote,
+            min_age=item.min_age if min_age is None else (min_age or None),
+        )
+        edit_poll(session, poll_id, spec, actor=_cli_actor())
+    click.echo(f"Utkastet {poll_id} är ändrat.")
 
 
 @poll.command("list")
@@ -162,8 +212,8 @@ def poll_show(poll_id: str, config_path: Path | None) -> None:
         rules = drafts.rules_of(item)
         click.echo(f"{item.id}: {item.title_sv} ({item.state})")
         click.echo(f"  metod {rules.method} ({rules.min_selections}–{rules.max_selections}), omröstning {rules.revote}")
-        for option in drafts.options_of(item):
-            click.echo(f"  - {option.name}: {option.sv}" + (f" / {option.en}" if option.en else ""))
+        for choice in drafts.options_of(item):
+            click.echo(f"  - {choice.name}: {choice.sv}" + (f" / {choice.en}" if choice.en else ""))
         click.echo(f"  öppnar {item.opens_at.isoformat()}, stänger {item.closes_at.isoformat()}")
         click.echo(f"  röstlängd {roll.roll_size(session, poll_id)}, åldersgräns {item.min_age or '-'}")
         names = drafts.trustees_of(item)

@@ -92,7 +92,10 @@ def open_and_publish(settings: HubSettings, engine: Engine, poll_id: str, *, act
 def close_and_publish(
     settings: HubSettings, engine: Engine, poll_ids: list[str] | None, *, actor: str, announce: bool = True
 ) -> list[str]:
-    """Close the named polls (None: every poll that is due) in one transaction, then republish the sets."""
+    """Close the named polls (None: every poll that is due) in one transaction, then republish the sets.
+
+    With None (the timer, every minute) the sets are republished also while polls stay open: the roll set's
+    "voted" lists then reach the kiosks within a minute of each ballot (only changed sets get a new version)."""
     from hub.sets.service import publish_sets
 
     with unit_of_work(make_session_factory(engine)) as session:
@@ -100,6 +103,7 @@ def close_and_publish(
             closed = close_due(session, actor=actor)
         else:
             closed = [close_poll(session, poll_id, actor=actor).id for poll_id in poll_ids]
-    if closed:
+        still_open = session.scalar(select(Poll.id).where(Poll.state == "open").limit(1)) is not None
+    if closed or (poll_ids is None and still_open):
         publish_sets(settings, engine, actor=actor, announce=announce)
     return closed

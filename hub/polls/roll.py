@@ -11,7 +11,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from hub.audit import log as audit_log
@@ -79,7 +79,7 @@ def import_roll(
             continue
         new.add(pseudonym)
     if new:
-        session.execute(RollEntry.__table__.insert(), [{"poll_id": poll_id, "pseudonym": p} for p in sorted(new)])
+        session.execute(insert(RollEntry), [{"poll_id": poll_id, "pseudonym": p} for p in sorted(new)])
     total = roll_size(session, poll_id)
     audit_log.record(
         session,

@@ -2,9 +2,10 @@
 
 One row per published document, holding only what the public may read (`hub.registry.rules`): a secret
 document is found by its case number, type and board, never by its title or text. SQLite indexes the stems
-`protocol.search.index_text` makes; PostgreSQL makes its own with ``to_tsvector('swedish', …)``. Both rank
-only the newest `protocol.search.WINDOW` matches (docs/decisions.md D42), so a very common word costs as
-little as a rare one.
+`protocol.search.index_text` makes and lists each distinct one in ``registry_search_terms``, so that a prefix is
+searched as the OR of the terms it covers (docs/decisions.md D50); PostgreSQL makes its own stems with
+``to_tsvector('swedish', …)``. Both rank only the newest `protocol.search.WINDOW` matches (D42), so a very
+common word costs as little as a rare one.
 """
 
 # ruff: noqa: S608 - the SQL is assembled from fixed fragments; every value is a bound parameter
@@ -88,18 +89,30 @@ def index(session: Session, document: Document, case: Case) -> None:
             row,
         )
     else:
-        row |= {
+        indexed = {
             "title": analysis.index_text(title),
             "meta": analysis.index_text(meta),
             "body": analysis.index_text(body),
-            "doc_date": document.document_date.isoformat(),
         }
+        row |= indexed | {"doc_date": document.document_date.isoformat()}
         session.execute(
             text(
                 "INSERT INTO registry_search (rowid, title, meta, body, board, kind, doc_date) "
                 "VALUES (:id, :title, :meta, :body, :board, :kind, :doc_date)"
             ),
             row,
+        )
+        add_terms(session, analysis.index_terms(*indexed.values()))
+
+
+def add_terms(session: Session, terms: set[str]) -> None:
+    """Note indexed terms in ``registry_search_terms`` (SQLite), which prefix searches expand over.
+
+    Terms are never taken out: one no document holds any more only costs its prefix an empty OR branch.
+    """
+    if terms:
+        session.execute(
+            text("INSERT OR IGNORE INTO registry_search_terms (term) VALUES (:term)"), [{"term": t} for t in terms]
         )
 
 
@@ -171,7 +184,10 @@ def find(session: Session, query: analysis.Query, filters: Filters, *, limit: in
             return Found([int(row[0]) for row in rows], total, total >= analysis.WINDOW)
         count = f"SELECT count(*) FROM ({window}) AS w"
     else:
-        params["q"] = analysis.fts5_expression(query)
+        expansions = analysis.prefix_expansions(
+            query, "registry_search_terms", lambda sql, values: list(session.scalars(text(sql), values))
+        )
+        params["q"] = analysis.fts5_expression(query, expansions)
         page, count = analysis.fts5_window_sql("registry_search", conditions)
     ids = [int(row[0]) for row in session.execute(text(page), params)]
     total = int(session.execute(text(count), params).scalar() or 0)

@@ -4,8 +4,9 @@ A set's body is ``{"content": …, "schema": SET_SCHEMA, "set": name}`` encoded 
 the same content always gives the same bytes (and SHA-256), so the hub can tell when a set has changed. The
 version number is not part of the body; it lives beside it, so an unchanged set keeps its hash.
 
-Today the kiosk configuration and the office schedule are the defaults below; later issues fill `polls`,
-`roll` and `catalogue` and let staff edit the rest. Nothing personal belongs in a set.
+Today the kiosk configuration and the office schedule are the defaults below; `hub.sets.service.build_bodies`
+fills `catalogue` (the registry's) and `polls` and `roll` (`hub.polls.sets`: the open polls, their rolls of
+pseudonyms). Nothing personal belongs in a set.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from kiosk.records.transfer import HubLink, TransferError
 from kiosk.settings import KioskSettings
 from kiosk.store import make_session_factory
 from protocol import codec
-from protocol.search import index_text
+from protocol.search import index_terms, index_text
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +144,12 @@ def store_chunk(session: Session, number: int, sha256: str, documents: list[dict
             ),
             search,
         )
+        terms = index_terms(*(row[name] for row in search for name in ("title", "meta", "body")))
+        if terms:  # never taken out when a chunk goes: a term no document holds costs a prefix an empty OR branch
+            session.execute(
+                text("INSERT OR IGNORE INTO catalogue_search_terms (term) VALUES (:term)"),
+                [{"term": t} for t in terms],
+            )
     session.add(ChunkRow(number=number, sha256=sha256, count=len(rows), applied_at=datetime.now(UTC)))
 
 

@@ -45,8 +45,26 @@ class Results:
         return max(1, -(-self.total // PER_PAGE))
 
 
-def search(session: Session, raw: str, *, board: str | None = None, kind: str | None = None, page: int = 1) -> Results:
-    """Search the kiosk's catalogue; ``raw`` is what the resident typed (operators and quotes are harmless)."""
+def _expansions(session: Session, query: analysis.Query) -> dict[str, tuple[str, ...]]:
+    return analysis.prefix_expansions(
+        query, "catalogue_search_terms", lambda sql, values: list(session.scalars(text(sql), values))
+    )
+
+
+def search(
+    session: Session,
+    raw: str,
+    *,
+    board: str | None = None,
+    kind: str | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    page: int = 1,
+) -> Results:
+    """Search the kiosk's catalogue; ``raw`` is what the resident typed (operators and quotes are harmless).
+
+    Filters as at the hub: board, type, and a date range (inclusive) on the document's date.
+    """
     query = analysis.parse_query(raw)
     if query.empty:
         return Results([], 0, False, 1)
@@ -58,6 +76,12 @@ def search(session: Session, raw: str, *, board: str | None = None, kind: str | 
     if kind:
         conditions.append("kind = :kind")
         params["kind"] = kind
+    if date_from:
+        conditions.append("doc_date >= :date_from")  # ISO dates in the index: text order is date order
+        params["date_from"] = date_from.isoformat()
+    if date_to:
+        conditions.append("doc_date <= :date_to")
+        params["date_to"] = date_to.isoformat()
     if query.case_numbers:
         names = {f"case{i}": number for i, number in enumerate(query.case_numbers)}
         placeholders = ", ".join(":" + name for name in names)
@@ -66,7 +90,7 @@ def search(session: Session, raw: str, *, board: str | None = None, kind: str | 
     page = max(1, min(page, analysis.WINDOW // PER_PAGE))
     params["offset"] = (page - 1) * PER_PAGE
     if query.terms:
-        params["q"] = analysis.fts5_expression(query)
+        params["q"] = analysis.fts5_expression(query, _expansions(session, query))
         ranked, count = analysis.fts5_window_sql("catalogue_search", conditions)
     else:
         where = " AND ".join(conditions)
@@ -88,7 +112,7 @@ def suggestions(session: Session, raw: str, limit: int = 6) -> list[str]:
     if not words or len(words[-1]) < 2:
         return []
     query = analysis.parse_query(" ".join([*words[:-1], words[-1] + "*"]))
-    expression = analysis.fts5_expression(query)
+    expression = analysis.fts5_expression(query, _expansions(session, query))
     if expression is None:
         return []
     ranked, _count = analysis.fts5_window_sql("catalogue_search")

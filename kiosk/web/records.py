@@ -52,15 +52,36 @@ def search() -> str:
     raw = request.args.get("q", "")[:200]
     board = (request.args.get("board") or "")[:6].upper() or None
     kind = request.args.get("kind") if request.args.get("kind") in KINDS else None
+    date_from, date_to = _date("from"), _date("to")
     page = request.args.get("page", default=1, type=int) or 1
     rt = runtime()
     with rt.sessions() as session:
-        results = lookup.search(session, raw, board=board, kind=kind, page=page) if raw.strip() else None
+        results = (
+            lookup.search(session, raw, board=board, kind=kind, date_from=date_from, date_to=date_to, page=page)
+            if raw.strip()
+            else None
+        )
         latest = [] if results else lookup.latest(session)
         boards = lookup.boards(session)
     return render_template(
-        "records/search.html", q=raw, results=results, latest=latest, boards=boards, board=board, kind=kind
+        "records/search.html",
+        q=raw,
+        results=results,
+        latest=latest,
+        boards=boards,
+        board=board,
+        kind=kind,
+        date_from=date_from.isoformat() if date_from else "",
+        date_to=date_to.isoformat() if date_to else "",
     )
+
+
+def _date(name: str) -> dt.date | None:
+    """A date filter from the query string (``YYYY-MM-DD``, as a date field sends it); anything else is none."""
+    try:
+        return dt.date.fromisoformat(request.args.get(name, "")[:10])
+    except ValueError:
+        return None
 
 
 @bp.get("/documents/suggest")

@@ -264,3 +264,20 @@ def test_no_personnummer_or_certificate_is_stored(
     with unit_of_work(make_session_factory(engine), write=False) as session:
         assert session.scalars(select(BoardRow.voter)).all() == [env.pseudonym]
     engine.dispose()
+
+
+def test_a_receipts_short_or_full_code_finds_its_board_entry(
+    hub: HubSettings, opened: dt.datetime, pki: Any, eid_issuer: Issuer
+) -> None:
+    """What the public board page at /val/<poll>?kod=… looks up (SEC-08)."""
+    ange = ph.device(pki, "ange")
+    env = ph.envelope(hub, notice_for(hub), eid_issuer, ange, at=opened + dt.timedelta(seconds=2))
+    ph.ingest(hub, ph.action(env, ange), opened)
+    engine = ph.engine_of(hub)
+    with unit_of_work(make_session_factory(engine), write=False) as session:
+        short = ballot.short_code(env.tracking_hash)
+        for code in (short, short.lower().replace("-", ""), env.tracking_hash):
+            found = hub_board.find_code(session, POLL, code)
+            assert found is not None and found.tracking == env.tracking_hash and found.status == board.COUNTED
+        assert hub_board.find_code(session, POLL, "AAAA-BBBB-CCCC-DDDD") is None
+    engine.dispose()

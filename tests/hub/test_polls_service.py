@@ -15,12 +15,13 @@ from sqlalchemy.orm import Session
 
 from hub.audit import log as audit_log
 from hub.db import make_session_factory, unit_of_work, utcnow
+from hub.ingest.handlers import ActionContext, ActionRefused, default_handlers
 from hub.polls import ceremony, counting, drafts, keys, lifecycle, roll
 from hub.polls.drafts import PollError
 from hub.polls.sets import polls_content, roll_content
 from hub.settings import HubSettings
 from protocol.ballots import keygen, tally, verify
-from protocol.polls import PollsSet, roll_from_json
+from protocol.polls import BALLOT_KIND, PollsSet, roll_from_json
 from tests.hub import poll_helpers as ph
 from tests.support.eid import ANNA_PERSONNUMMER, RUT_PERSONNUMMER, Issuer
 from tests.support.pii import find_personnummer
@@ -236,4 +237,83 @@ def test_nothing_is_decrypted_before_the_close_and_k_partials_give_the_verified_
         verified = verify.verify_lines(counting.election_record(s, POLL).splitlines(keepends=True))
         assert (verified.counts, verified.counted) == ((0, 2), 2)
         assert drafts.get_poll(s, POLL).state == "published"
+    engine.dispose()
+    late = ph.envelope(hub, notice, eid_issuer, ange, card="rut", at=now + dt.timedelta(seconds=4))
+    with pytest.raises(ActionRefused, match="has been counted"):
+        ph.ingest(hub, ph.action(late, ange), now)
+
+
+def test_a_draft_can_be_edited_until_it_opens(session: Session) -> None:
+    now = utcnow()
+    drafts.create_poll(session, POLL, ph.spec(now), actor="t")
+    changed = ph.spec(now, method="approval", min_selections=1, max_selections=2, revote="first", min_age=18)
+    poll = drafts.edit_poll(session, POLL, changed, actor="t")
+    assert drafts.rules_of(poll).method == "approval" and poll.revote == "first" and poll.min_age == 18
+
+
+def test_without_its_files_the_ingest_refuses_ballots_and_keeps_them(settings: HubSettings) -> None:
+    """A configuration error must not put ballots on the board as rejected: the action is kept for a replay."""
+    handler = default_handlers(settings).find(BALLOT_KIND)
+    assert handler is not None
+    act = ActionContext("ange", "m1", BALLOT_KIND, 0, {"envelope": {"ballot": {"poll": POLL}}})
+    with pytest.raises(ActionRefused, match=r"cannot check ballots now: .*device_api_ca_file"):
+        handler(None, act)  # type: ignore[arg-type]
+
+
+def test_the_timer_republishes_the_sets_while_a_poll_is_open(hub: HubSettings) -> None:
+    """The roll set's voted lists reach kiosks without waiting for the close."""
+    from hub.sets.publication import find_latest
+
+    now = utcnow()
+    ph.open_poll(hub, POLL, now)
+    engine = ph.engine_of(hub)
+    assert lifecycle.close_and_publish(hub, engine, None, actor="timer", announce=False) == []
+    with unit_of_work(make_session_factory(engine), write=False) as s:
+        latest = find_latest(s, "roll")
+        assert latest is not None and POLL in json.loads(latest.body)["content"]["polls"]
+    engine.dispose()
+
+
+def test_a_ballot_cast_before_the_close_that_arrives_after_it_is_counted_and_stale_partials_dropped(
+    hub: HubSettings, pki: Any, eid_issuer: Issuer
+) -> None:
+    """SEC-11 with SEC-04: an offline kiosk's ballot still counts; the trustees decrypt the board that holds it."""
+    now = utcnow()
+    shares = ph.open_poll(hub, POLL, now)
+    engine = ph.engine_of(hub)
+    factory = make_session_factory(engine)
+    with unit_of_work(factory) as s:
+        notice = ph.notice(hub, s, POLL)
+    ange, follinge = ph.device(pki, "ange"), ph.device(pki, "follinge")
+    anna = ph.envelope(hub, notice, eid_issuer, ange, chosen=frozenset({0}), at=now + dt.timedelta(seconds=1))
+    rut = ph.envelope(
+        hub, notice, eid_issuer, follinge, card="rut", chosen=frozenset({1}), at=now + dt.timedelta(seconds=5)
+    )
+    ph.ingest(hub, ph.action(anna, ange), now)
+    with unit_of_work(factory) as s:
+        lifecycle.close_poll(s, POLL, actor="t", now=now + dt.timedelta(seconds=10))
+
+    def decrypt(index: int) -> dict[str, Any]:
+        with unit_of_work(factory, write=False) as s:
+            closed = verify.verify_board(counting.closed_board(s, POLL).splitlines(keepends=True))
+        partial = tally.decrypt_share(closed.rules, closed.key, index, shares[index], closed.aggregate)
+        body = {
+            "head": closed.head,
+            "aggregate": tally.aggregate_to_json(closed.aggregate),
+            "partial": partial.to_json(),
+        }
+        return keygen.round_file("decrypt", POLL, body)
+
+    with unit_of_work(factory) as s:
+        assert counting.upload_partial(s, POLL, decrypt(1), actor="anna") == (1, False)
+    stale = decrypt(2)
+    assert ph.ingest(hub, ph.action(rut, follinge), now + dt.timedelta(minutes=5)) == "counted"
+    with unit_of_work(factory) as s, pytest.raises(PollError, match="another board"):
+        counting.upload_partial(s, POLL, stale, actor="bo")
+    with unit_of_work(factory) as s:
+        assert counting.upload_partial(s, POLL, decrypt(2), actor="bo") == (2, False)  # trustee 1's was dropped
+        assert counting.upload_partial(s, POLL, decrypt(3), actor="cy") == (3, True)
+        result = counting.result_of(drafts.get_poll(s, POLL))
+        assert result is not None and result.counts == (1, 1)
+        assert "poll.partials_discarded" in "\n".join(audit_log.export_lines(s))
     engine.dispose()

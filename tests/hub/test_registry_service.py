@@ -7,16 +7,18 @@ import io
 import zipfile
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.audit import log as audit_log
-from hub.db import unit_of_work
+from hub.db import make_engine, make_session_factory, unit_of_work
+from hub.migrate import upgrade
 from hub.registry import catalogue, search, service
 from hub.registry.models import CatalogueChunk, Document
 from hub.registry.rules import RegistryError
 from hub.sets.publication import find_latest
 from protocol import codec
+from protocol import search as analysis
 from protocol.search import parse_query
 from tests.hub.helpers import fresh_sessions
 from tests.hub.registry_helpers import MAX_BYTES, PUBLIC_URL, encrypted_pdf, register_with_pdf, store_in
@@ -93,6 +95,70 @@ def test_a_search_full_of_operators_and_quotes_is_read_as_words(sessions, tmp_pa
     with unit_of_work(sessions) as session:
         register_with_pdf(session, store_in(tmp_path), ["Älgjakten i Föllinge."])
     found(sessions, hostile)  # no syntax error on either database, whatever was typed
+
+
+def test_a_prefix_finds_every_word_that_starts_with_it_and_nothing_else(sessions, tmp_path, monkeypatch) -> None:
+    store = store_in(tmp_path)
+    with unit_of_work(sessions) as session:
+        permit, _ = register_with_pdf(session, store, ["Bygglovet för garaget beviljas."])
+        application, _ = register_with_pdf(session, store, ["Bygglovsansökan är komplett."])
+        board, _ = register_with_pdf(session, store, ["Byggnadsnämnden har yttrat sig."])
+        register_with_pdf(session, store, ["Vägföreningen har inga synpunkter."])
+    expected = {
+        "bygglov*": [permit, application],
+        "bygg*": [permit, application, board],
+        "byggnads*": [board],  # stemmed as typed: "byggnads" → "byggnad"
+        "BYGGLOV* garaget": [permit],
+        "bygglovsans* byggnadsn*": [],
+        "byggx*": [],
+    }
+    assert {raw: sorted(found(sessions, raw)) for raw in expected} == expected
+    # FTS5's own prefix search (no expansion) finds the same; the order on a page may differ (bm25 per term)
+    monkeypatch.setattr(analysis, "MAX_EXPANSION", 0)
+    assert {raw: sorted(found(sessions, raw)) for raw in expected} == expected
+    monkeypatch.undo()
+    with unit_of_work(sessions) as session:
+        service.set_published(session, permit, False, actor="test", public_url=PUBLIC_URL)
+    assert found(sessions, "bygglov*") == [application]  # its terms stay listed; they only find what is indexed
+
+
+@pytest.mark.parametrize(
+    ("typed", "finds"),
+    [
+        ('älg*"', True),
+        ("(älg*)", True),
+        ("älg** ^", True),
+        ("NOT älg*", False),  # "not" is a word, not an operator: no document holds it
+        ('"älg*"', False),  # quoted, the star is a separator: the word "älg", which no document holds
+        ('"älg*', False),
+    ],
+)
+def test_a_prefix_among_operators_and_quotes_gives_a_clear_result(sessions, tmp_path, typed: str, finds: bool) -> None:
+    with unit_of_work(sessions) as session:
+        doc_id, _ = register_with_pdf(session, store_in(tmp_path), ["Älgjakten i Föllinge."])
+    assert found(sessions, typed) == ([doc_id] if finds else [])
+
+
+def test_migration_0008_lists_the_terms_of_a_search_index_built_before_it(tmp_path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'hub.db'}")
+    upgrade(engine, "0006")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO registry_search (rowid, title, meta, body, board, kind, doc_date) "
+                "VALUES (1, 'bygglov', 'ks 2026 1', 'bygglovsansökan komplet', 'KS', 'decision', '2026-03-04')"
+            )
+        )
+    upgrade(engine)
+    with engine.connect() as conn:
+        terms = list(conn.execute(text("SELECT term FROM registry_search_terms ORDER BY term")).scalars())
+    assert terms == ["1", "2026", "bygglov", "bygglovsansökan", "komplet", "ks"]
+    with unit_of_work(make_session_factory(engine), write=False) as session:
+        query = parse_query("kompl*")
+        run = lambda sql, values: list(session.scalars(text(sql), values))  # noqa: E731
+        assert analysis.prefix_expansions(query, "registry_search_terms", run) == {"kompl": ("komplet",)}
+        assert search.find(session, query, search.Filters()).ids == [1]
+    engine.dispose()
 
 
 def test_nothing_of_a_secret_document_but_its_number_type_and_date_is_searchable_or_sent_to_kiosks(

@@ -24,6 +24,7 @@ HARDENING = {
 COMMANDS = {
     "tinget-hub-web.service": "hub serve",
     "tinget-hub-crl-refresh.service": "hub sets refresh-crls",
+    "tinget-hub-poll-close.service": "hub poll close-due",
     "tinget-hub-device-api.service": "hub device-api",
     "tinget-hub-ingest.service": "hub ingest",
     "tinget-kiosk-ui.service": "kiosk serve",
@@ -53,11 +54,12 @@ def _values(unit: Path, key: str) -> list[str]:
     return [value for name, value in _parse(unit).get("Service", []) if name == key]
 
 
-def test_all_seven_units_are_there() -> None:
+def test_all_eight_units_are_there() -> None:
     assert [unit.name for unit in UNITS] == [
         "tinget-hub-crl-refresh.service",
         "tinget-hub-device-api.service",
         "tinget-hub-ingest.service",
+        "tinget-hub-poll-close.service",
         "tinget-hub-web.service",
         "tinget-kiosk-sync.service",
         "tinget-kiosk-ui.service",
@@ -126,6 +128,12 @@ def test_the_revocation_lists_are_refreshed_by_a_timer() -> None:
     timer = _parse(UNITS_DIR / "tinget-hub-crl-refresh.timer")
     assert ("OnUnitActiveSec", "1h") in timer["Timer"] and ("Persistent", "true") in timer["Timer"]
     assert _values(UNITS_DIR / "tinget-hub-crl-refresh.service", "Type") == ["oneshot"]
+
+
+def test_polls_are_closed_by_a_timer_every_minute() -> None:
+    timer = _parse(UNITS_DIR / "tinget-hub-poll-close.timer")
+    assert ("OnCalendar", "*-*-* *:*:00") in timer["Timer"] and ("Persistent", "true") in timer["Timer"]
+    assert _values(UNITS_DIR / "tinget-hub-poll-close.service", "Type") == ["oneshot"]
 
 
 def _dev_copies(tmp_path: Path, *, timers: bool = False) -> list[Path]:
