@@ -16,7 +16,7 @@ from flask_wtf import CSRFProtect
 from hub.db import make_engine, make_session_factory
 from hub.settings import HubSettings, derive_key, load_hub_settings, secret_key
 from hub.staff.throttle import ThrottlePolicy
-from hub.web import api, errors, health, i18n, opendata, public, records, security
+from hub.web import api, errors, health, i18n, opendata, polls_public, public, records, security
 from hub.web.admin import bp as admin_bp
 from hub.web.context import EXTENSION, HubContext
 
@@ -50,14 +50,16 @@ def create_app(settings: HubSettings | None = None) -> Flask:
         totp_key=derive_key(master, "totp secrets"),
         policy=ThrottlePolicy(settings.signin_max_failures, settings.signin_lockout_seconds),
     )
+    from hub.web.admin.poll_actions import install_upload_limit as install_poll_upload_limit
     from hub.web.admin.registry import install_upload_limit
 
     install_upload_limit(app)  # before the CSRF check, which would read the body
+    install_poll_upload_limit(app)
     CSRFProtect(app)
     i18n.install(app)
     security.install(app)
     errors.install(app)
-    for blueprint in (public.bp, admin_bp, api.bp, health.bp, records.bp, opendata.bp):
+    for blueprint in (public.bp, admin_bp, api.bp, health.bp, records.bp, opendata.bp, polls_public.bp):
         app.register_blueprint(blueprint)
     if settings.proxy_trusted_hops:
         # Behind nginx every request would otherwise come from 127.0.0.1: one shared sign-in throttle for all

@@ -10,6 +10,7 @@ from typing import Any
 
 NULLABLE_TEXT = {"type": ["string", "null"]}
 DATE = {"type": "string", "format": "date"}
+POLL_ID_PATTERN = "^[a-z0-9][a-z0-9-]{1,62}$"
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -127,7 +128,70 @@ def _schemas() -> dict[str, Any]:
             }
         },
     }
-    return {"Document": document, "Case": case, "Notice": notice, "Error": error}
+    return {
+        "Document": document,
+        "Case": case,
+        "Notice": notice,
+        "PollResult": _poll_result(),
+        "Error": error,
+    }
+
+
+def _poll_result() -> dict[str, Any]:
+    labels = {
+        "type": "object",
+        "required": ["sv", "en"],
+        "properties": {"sv": {"type": "string"}, "en": NULLABLE_TEXT},
+    }
+    option = {
+        "type": "object",
+        "required": ["name", "label", "votes"],
+        "properties": {
+            "name": {"type": "string", "description": "The option's name in the ballot and the record."},
+            "label": labels,
+            "votes": {"type": "integer", "minimum": 0},
+        },
+    }
+    moment = {"type": ["string", "null"], "format": "date-time"}
+    return {
+        "type": "object",
+        "required": [
+            "poll_id",
+            "title",
+            "method",
+            "options",
+            "counted",
+            "voters",
+            "turnout",
+            "opened_at",
+            "closed_at",
+            "published_at",
+            "board_head",
+            "record_sha256",
+            "url",
+            "record_url",
+        ],
+        "properties": {
+            "poll_id": {"type": "string", "pattern": POLL_ID_PATTERN},
+            "title": labels,
+            "method": {"type": "string", "enum": ["single", "yes-no-abstain", "approval"]},
+            "options": {"type": "array", "items": option},
+            "counted": {"type": "integer", "minimum": 0, "description": "Ballots counted (one per voter)."},
+            "voters": {"type": "integer", "minimum": 0, "description": "Eligible voters on the roll."},
+            "turnout": {"type": "number", "minimum": 0, "description": "counted / voters."},
+            "opened_at": moment,
+            "closed_at": moment,
+            "published_at": {"type": "string", "format": "date-time"},
+            "board_head": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "record_sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "url": {"type": "string", "description": "The poll's public page with its bulletin board."},
+            "record_url": {
+                "type": "string",
+                "description": "The election record (JSON Lines); `tinget verify FILE` recomputes the result.",
+            },
+        },
+        "description": "A published poll's result. Polls are consultations (medborgardialog), not binding referendums.",
+    }
 
 
 def _list(key: str, item: str, *, paged: bool) -> dict[str, Any]:
@@ -141,7 +205,6 @@ def _list(key: str, item: str, *, paged: bool) -> dict[str, Any]:
 
 def openapi_document(public_url: str) -> dict[str, Any]:
     """The description, with ``public_url`` as the server."""
-    text = {"type": "string"}
     search_parameters = [
         {
             "name": "q",
@@ -221,16 +284,27 @@ def openapi_document(public_url: str) -> dict[str, Any]:
             "/api/v1/poll-results": {
                 "get": {
                     "operationId": "listPollResults",
-                    "summary": "Results of closed polls (empty until polls are built)",
+                    "summary": "Results of published polls, the latest closed first",
                     "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "required": ["poll_results"],
-                                "properties": {"poll_results": {"type": "array", "maxItems": 0, "items": text}},
-                            },
-                            "Always empty now.",
-                        )
+                        "200": _json(_list("poll_results", "PollResult", paged=False), "Published results."),
+                    },
+                }
+            },
+            "/api/v1/poll-results/{poll_id}": {
+                "get": {
+                    "operationId": "getPollResult",
+                    "summary": "One published poll's result",
+                    "parameters": [
+                        {
+                            "name": "poll_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "pattern": POLL_ID_PATTERN},
+                        }
+                    ],
+                    "responses": {
+                        "200": _json(_ref("PollResult"), "The result."),
+                        "404": _json(_ref("Error"), "No such published poll (also before publication)."),
                     },
                 }
             },

@@ -1,7 +1,7 @@
 """Open data: the read-only JSON API under ``/api/v1/`` and Atom feeds, for anyone, without an account.
 
-What it serves is what the public web shows (`hub.registry.public`). ``/api/v1/openapi.json`` describes it
-(`hub.web.openapi`); the tests check every operation against that description with schemathesis.
+What it serves is what the public web shows (`hub.registry.public`, `hub.polls.public`). ``/api/v1/openapi.json``
+describes it (`hub.web.openapi`); the tests check every operation against that description with schemathesis.
 """
 
 from __future__ import annotations
@@ -11,11 +11,13 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, request, url_for
 
+from hub.polls import public as poll_public
 from hub.registry import public, search
 from hub.web.context import hub_context, work
 from hub.web.errors import error_response
 from hub.web.openapi import openapi_document
 from hub.web.registry_forms import kind_choices
+from protocol.polls import POLL_ID
 
 bp = Blueprint("opendata", __name__)
 API = "/api/v1"
@@ -142,10 +144,34 @@ def notices() -> Response:
         return jsonify({"notices": public.notices_today(db)})
 
 
+def _with_record_url(result: dict[str, Any]) -> dict[str, Any]:
+    base = hub_context().settings.public_url.rstrip("/")
+    return {
+        **result,
+        "url": base + url_for("polls.poll", poll_id=result["poll_id"]),
+        "record_url": base + url_for("polls.record", poll_id=result["poll_id"]),
+    }
+
+
 @bp.get(f"{API}/poll-results")
 def poll_results() -> Response:
-    """Results of closed polls. A placeholder until the polls are built (another issue): always empty."""
-    return jsonify({"poll_results": []})
+    """Results of published polls, the latest closed first (nothing before publication, SEC-06)."""
+    with work(write=False) as db:
+        found = poll_public.published_results(db)
+    return jsonify({"poll_results": [_with_record_url(r) for r in found]})
+
+
+@bp.get(f"{API}/poll-results/<poll_id>")
+def poll_result(poll_id: str) -> Response:
+    """One published poll's result."""
+    if POLL_ID.fullmatch(poll_id) is None:
+        abort(404)
+    with work(write=False) as db:
+        poll = poll_public.find_public_poll(db, poll_id)
+        found = None if poll is None else poll_public.published_result(db, poll)
+    if found is None:
+        abort(404)
+    return jsonify(_with_record_url(found))
 
 
 def _feed(title: str, path: str, items: list[dict[str, Any]]) -> Response:

@@ -1,4 +1,5 @@
-"""Staff pages under ``/admin/``: sign-in with a second factor, overview, audit log, staff accounts, devices."""
+"""Staff pages under ``/admin/``: sign-in with a second factor, overview, audit log, staff accounts, devices,
+the registry, polls (election officers) and the trustees' pages."""
 
 from __future__ import annotations
 
@@ -20,4 +21,15 @@ def _admin_names() -> dict[str, Any]:
 
 
 # The views attach themselves to `bp` when imported.
-from hub.web.admin import audit_log, devices, overview, registry, registry_work, signin, staff  # noqa: E402, F401
+from hub.web.admin import (  # noqa: E402, F401
+    audit_log,
+    devices,
+    overview,
+    poll_actions,
+    polls,
+    registry,
+    registry_work,
+    signin,
+    staff,
+    trustee,
+)
