@@ -25,10 +25,12 @@ from tests.e2e.browser import chromium_browser, screenshot_dir
 from tests.e2e.test_kiosk_signin import insert, pull, type_pin
 from tests.e2e.test_records_system import _sign_in
 from tests.support.pii import find_personnummer
+from tinget.demo_polls import roll_file
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 POLL = "lekplats-ange"
+TITLE = "Var ska den nya lekplatsen i Änge ligga?"
 KIOSK = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 TIMEOUT_MS = 30_000
@@ -59,25 +61,24 @@ def _local(at: dt.datetime) -> str:
 
 def _officer_creates_the_poll(page, demo, shots) -> None:  # type: ignore[no-untyped-def]
     now = dt.datetime.now(dt.UTC)
-    page.goto(demo.hub_url + "/admin/polls/")
-    page.get_by_role("link", name="Ny omröstning").click()
-    page.get_by_label("Id (i adressen)").fill(POLL)
-    page.get_by_label("Rubrik (svenska)").fill("Var ska den nya lekplatsen i Änge ligga?")
-    page.get_by_label("Rubrik (engelska)").fill("Where should Änge's new playground be?")
-    page.get_by_label("Beskrivning (svenska, Markdown)").fill("Kommunen bygger en **ny lekplats** i Änge 2027.")
-    page.get_by_label("Alternativ").fill("skolan: Vid skolan | By the school\ntorget: Vid torget | By the square")
-    page.get_by_label("Öppnar").fill(_local(now - dt.timedelta(minutes=5)))
-    page.get_by_label("Stänger").fill(_local(now + dt.timedelta(days=7)))
-    page.get_by_role("button", name="Spara utkastet").click()
-    page.wait_for_load_state()
-    page.get_by_label("Röstlängd (CSV med personnummer)").set_input_files(str(demo.root / "polls" / "rostlangd.csv"))
-    page.get_by_role("button", name="Ladda upp röstlängden").click()
-    page.wait_for_load_state()
-    page.get_by_text("4 röstberättigade").first.wait_for(timeout=TIMEOUT_MS)
-    page.get_by_label("Nyckelinnehavare").fill("tove ulf vera")
-    page.get_by_label("Antal som behövs för att räkna (k)").fill("2")
-    page.get_by_role("button", name="Spara nyckelinnehavarna").click()
-    page.wait_for_load_state()
+    page.get_by_role("link", name="Omröstningar").first.click()
+    page.get_by_role("link", name="Ny omröstning").first.click()
+    page.get_by_label("Omröstnings-id").fill(POLL)
+    page.get_by_label("Rubrik på svenska").fill(TITLE)
+    page.get_by_label("Rubrik på engelska").fill("Where should Änge's new playground be?")
+    page.get_by_label("Beskrivning på svenska (Markdown)").fill("Kommunen bygger en **ny lekplats** i Änge 2027.")
+    page.get_by_label("Alternativ, ett per rad").fill(
+        "skolan | Vid skolan | By the school\ntorget | Vid torget | By the square"
+    )
+    page.get_by_label("Öppnar (svensk tid)").fill(_local(now - dt.timedelta(minutes=5)))
+    page.get_by_label("Stänger (svensk tid)").fill(_local(now + dt.timedelta(days=7)))
+    _click_and_wait(page, "Spara utkastet")
+    page.get_by_label("Röstlängd (CSV, ett personnummer per rad)").set_input_files(str(roll_file(demo.root)))
+    _click_and_wait(page, "Ladda upp röstlängden")
+    assert "Röstlängden har nu 4 röstberättigade" in page.locator("main").inner_text()
+    page.get_by_label("Nyckelinnehavarnas användarnamn").fill("tove, ulf, vera")
+    page.get_by_label("Hur många som måste delta i rösträkningen (k)").fill("2")
+    _click_and_wait(page, "Utse nyckelinnehavarna")
     page.screenshot(path=str(shots / "1-hubb-utkast.png"), full_page=True)
 
 
@@ -99,7 +100,7 @@ def test_a_secret_poll_from_creation_to_a_verified_record_with_a_vote_cast_offli
         assert "Valnyckeln" in said
         hub.reload()
         _click_and_wait(hub, "Öppna omröstningen")
-        hub.get_by_text("Öppen").first.wait_for(timeout=TIMEOUT_MS)
+        hub.locator("h1 .tag").get_by_text("Öppen", exact=False).wait_for(timeout=TIMEOUT_MS)
         hub.screenshot(path=str(shots / "2-hubb-oppen.png"), full_page=True)
 
         # Anna signs in at Änge; the poll reaches the kiosk over the replicated sets.
@@ -113,7 +114,7 @@ def test_a_secret_poll_from_creation_to_a_verified_record_with_a_vote_cast_offli
 
         def poll_at_kiosk() -> bool:
             screen.goto(ange + "/vote")
-            return screen.get_by_text("Var ska den nya lekplatsen i Änge ligga?").count() > 0
+            return screen.get_by_text(TITLE).count() > 0
 
         _wait_for(poll_at_kiosk, "the poll to reach the Änge kiosk")
 
@@ -143,14 +144,14 @@ def test_a_secret_poll_from_creation_to_a_verified_record_with_a_vote_cast_offli
 
         def counted_on_board() -> bool:
             phone.goto(f"{demo.hub_url}/val/{POLL}?kod={code}")
-            return phone.locator(".board-found").filter(has_text="Räknad").count() > 0
+            return phone.locator("#lookup.ok").count() > 0
 
         _wait_for(counted_on_board, "the ballot to reach the hub and be counted on the board")
         phone.screenshot(path=str(shots / "5-telefon-anslagstavla.png"), full_page=True)
 
         # Closing, two trustees decrypt, publishing.
         hub.reload()
-        _click_and_wait(hub, "Stäng omröstningen")
+        _click_and_wait(hub, "Stäng omröstningen nu")
         said = demo.cli("trustees", "decrypt", POLL, "--trustee", "tove", "--trustee", "vera")
         assert "räknade" in said
         hub.reload()
@@ -158,13 +159,13 @@ def test_a_secret_poll_from_creation_to_a_verified_record_with_a_vote_cast_offli
         hub.screenshot(path=str(shots / "6-hubb-publicerad.png"), full_page=True)
 
         phone.goto(f"{demo.hub_url}/val/{POLL}")
-        phone.locator("svg.results-chart").wait_for(timeout=TIMEOUT_MS)
+        phone.locator("svg.chart").wait_for(timeout=TIMEOUT_MS)
         phone.screenshot(path=str(shots / "7-telefon-resultat.png"), full_page=True)
         results = phone.locator("main").inner_text()
         assert "Vid torget" in results and "Vid skolan" in results
 
         with phone.expect_download() as download:
-            phone.get_by_role("link", name="Ladda ner valprotokollet").click()
+            phone.get_by_role("link", name="Hämta valprotokollet").click()
         record = tmp_path / "valprotokoll.jsonl"
         download.value.save_as(record)
 
