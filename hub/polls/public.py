@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from hub.polls.counting import head_of, result_of
 from hub.polls.drafts import find_poll, options_of
-from hub.polls.models import BoardRow, ElectionRecord, Poll
+from hub.polls.models import BoardRow, ElectionRecord, PartialRow, Poll
 from hub.polls.roll import roll_size
 from protocol.ballots.ballot import short_code
 
@@ -104,3 +104,9 @@ def published_results(session: Session) -> list[dict[str, Any]]:
     """Every published poll's result, the latest closed first."""
     found = (published_result(session, p) for p in public_polls(session) if p.state == "published")
     return [r for r in found if r is not None]
+
+
+def partial_trustees(session: Session, poll_id: str) -> list[int]:
+    """The trustee numbers whose partial decryption is in (what a trustee's page shows; no content)."""
+    query = select(PartialRow.trustee).where(PartialRow.poll_id == poll_id).order_by(PartialRow.trustee)
+    return list(session.scalars(query))

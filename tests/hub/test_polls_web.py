@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from hub.app import create_app
 from hub.db import make_session_factory, unit_of_work, utcnow
@@ -68,8 +70,12 @@ def trustees(poll_app: Flask) -> dict[int, FlaskClient]:
 def post(client: FlaskClient, path: str, data: dict[str, Any], *, page: str, files: bool = False) -> Any:
     """Post a form from ``page`` as a browser would (its CSRF token included)."""
     token = csrf_token(client.get(page).data)
-    kwargs = {"content_type": "multipart/form-data"} if files else {}
-    return client.post(path, data={**data, "csrf_token": token}, **kwargs)
+    if not files:
+        return client.post(path, data={**data, "csrf_token": token})
+    # Encoded here, in memory: the test client spools a large body to a temporary file it never closes.
+    fields = {k: FileStorage(v[0], filename=v[1]) if isinstance(v, tuple) else v for k, v in data.items()}
+    boundary, body = encode_multipart({**fields, "csrf_token": token})
+    return client.post(path, data=body, content_type=f"multipart/form-data; boundary={boundary}")
 
 
 def text(answer: Any) -> str:
@@ -136,8 +142,11 @@ def run_ceremony(trustees: dict[int, FlaskClient], poll_id: str = POLL) -> dict[
     return shares
 
 
-def cast(hub: HubSettings, pki: Any, issuer: Issuer, poll_id: str, now: dt.datetime) -> str:
-    """Anna votes for the park at a kiosk; the ingest takes the ballot. The receipt's code."""
+def cast(hub: HubSettings, pki: Any, issuer: Issuer, poll_id: str, now: dt.datetime) -> tuple[str, str]:
+    """Anna votes for the park at a kiosk; the ingest takes the ballot. The receipt's code, and the path its QR
+    code opens (built by the kiosk's own `lookup_url`)."""
+    from kiosk.voting.casting import lookup_url
+
     engine = ph.engine_of(hub)
     with unit_of_work(make_session_factory(engine)) as session:
         notice = ph.notice(hub, session, poll_id)
@@ -145,7 +154,20 @@ def cast(hub: HubSettings, pki: Any, issuer: Issuer, poll_id: str, now: dt.datet
     ange = ph.device(pki, "ange")
     env = ph.envelope(hub, notice, issuer, ange, card="anna", chosen=frozenset({0}), at=now)
     assert ph.ingest(hub, ph.action(env, ange), now) == "counted"
-    return short_code(env.tracking_hash)
+    code = short_code(env.tracking_hash)
+    return code, lookup_url(notice.board_url, code).removeprefix(hub.public_url.rstrip("/"))
+
+
+def audited_by(app: Flask, poll_id: str) -> set[tuple[str, str]]:
+    """(action, actor) of the audit log's entries about the poll (SEC-16: the web's actor is the member)."""
+    from sqlalchemy import select
+
+    from hub.audit.models import AuditEntryRow
+
+    with unit_of_work(app.extensions[EXTENSION].sessions, write=False) as session:
+        query = select(AuditEntryRow.action, AuditEntryRow.actor).where(AuditEntryRow.subject == poll_id)
+        rows = session.execute(query)
+        return {(action, actor) for action, actor in rows}
 
 
 def polls_set(app: Flask) -> str:
@@ -181,7 +203,8 @@ def test_a_poll_from_draft_to_a_published_result_anyone_can_verify(
     page = f"/admin/polls/{POLL}"
     assert "Ny lekplats" in text(officer.get("/admin/polls/"))
 
-    roll_file = "\n".join(["personnummer", ANNA_PERSONNUMMER, RUT_PERSONNUMMER, BAD_ROW, ph.OTHERS[0]]).encode()
+    rows = ["personnummer", ANNA_PERSONNUMMER, RUT_PERSONNUMMER, BAD_ROW, ph.OTHERS[0], *[" " * 99] * 20_000]
+    roll_file = "\n".join(rows).encode()  # over the 1 MB form limit: a roll has its own
     answer = post(officer, f"{page}/roll", {"file": (io.BytesIO(roll_file), "roll.csv")}, page=page, files=True)
     report = text(answer)
     assert answer.status_code == 200
@@ -209,11 +232,12 @@ def test_a_poll_from_draft_to_a_published_result_anyone_can_verify(
     assert "The poll is open" in text(officer.get(page))
     assert POLL in polls_set(poll_app)  # stored for the ingest to announce (D80)
 
-    code = cast(hub, pki, eid_issuer, POLL, utcnow())
+    code, receipt_path = cast(hub, pki, eid_issuer, POLL, utcnow())
     board = text(officer.get(f"/val/{POLL}"))
     assert code in board and "Counted" in board and "The result is published once" not in board
     assert "<script>alert" not in board and "<strong>playground</strong>" in board
-    found = text(officer.get(f"/val/{POLL}?kod={code}"))
+    assert receipt_path == f"/val/{POLL}?kod={code}"
+    found = text(officer.get(receipt_path))
     assert f"The code {code} is on the board: Counted." in found
     swedish = text(poll_app.test_client().get(f"/val/{POLL}?kod={code.lower()}"))  # a resident, Swedish first
     assert "Den här omröstningen är medborgardialog" in swedish and f"Koden {code} finns på anslagstavlan" in swedish
@@ -228,6 +252,10 @@ def test_a_poll_from_draft_to_a_published_result_anyone_can_verify(
     answer = decrypt(trustees[3], 3, shares[3])
     assert answer.status_code == 302
     assert "the votes are counted" in text(trustees[3].get(f"/admin/trustee/{POLL}"))
+    assert "<td>Parken</td><td>1</td>" in text(officer.get(page))  # the officer checks before publishing
+    counted = text(officer.get(f"/val/{POLL}"))
+    assert "Closed for voting" in counted and "Ballots counted" not in counted and "<svg" not in counted
+    assert officer.get(f"/api/v1/poll-results/{POLL}").status_code == 404  # SEC-06: published results only
     assert post(officer, f"{page}/publish", {}, page=page).status_code == 302
 
     result = text(officer.get(f"/val/{POLL}?lang=en"))
@@ -241,6 +269,10 @@ def test_a_poll_from_draft_to_a_published_result_anyone_can_verify(
     assert [(r["poll_id"], [o["votes"] for o in r["options"]], r["voters"]) for r in data] == [(POLL, [1, 0], 3)]
     assert data[0]["record_url"].endswith(f"/val/{POLL}/record.jsonl")
     assert POLL in text(officer.get("/val/"))
+    pages = [officer.get(p) for p in (page, "/val/", f"/val/{POLL}", "/api/v1/poll-results")]
+    pages += [trustees[i].get(f"/admin/trustee/{POLL}") for i in trustees]
+    assert all(find_personnummer(text(answer)) == [] for answer in pages)  # SEC-14
+    assert audited_by(poll_app, POLL) >= {("poll.created", "eva"), ("poll.opened", "eva"), ("poll.published", "eva")}
     results_conform_to_the_openapi_description(poll_app)
 
 
@@ -299,8 +331,17 @@ def test_a_trustee_reaches_only_their_own_polls_and_uploads_only_their_own_files
     page = f"/admin/trustee/{POLL}"
     answer = upload(anna, f"{page}/round", page, keygen.round_file("announce", POLL, bos.to_json()), "a.json")
     assert answer.status_code == 400 and "The file belongs to another trustee" in text(answer)
+    answer = post(anna, f"{page}/round", {"file": (io.BytesIO(b" " * 1_100_000), "a.json")}, page=page, files=True)
+    assert answer.status_code == 413
     answer = post(anna, f"{page}/round", {"file": (io.BytesIO(b"not json"), "a.json")}, page=page, files=True)
     assert answer.status_code == 400 and "not a JSON file" in text(answer)
+    _secrets, annas = keygen.start(cer, 1)
+    answer = upload(anna, f"{page}/round", page, keygen.round_file("announce", POLL, annas.to_json()), "a.json")
+    assert answer.status_code == 302 and "Your announce file (trustee 1) is in." in text(anna.get(page))
+    assert "Your file of this round is in" in text(anna.get(page))
+    officer_page = f"/admin/polls/{POLL}"
+    assert post(officer, f"{officer_page}/reset", {}, page=officer_page).status_code == 302
+    assert "keygen announce ceremony.json --me 1" in text(anna.get(page))  # round 1 again
 
 
 def test_a_draft_is_not_public_and_bad_input_is_a_message_not_an_error_page(officer: FlaskClient) -> None:
@@ -323,3 +364,38 @@ def test_a_draft_is_not_public_and_bad_input_is_a_message_not_an_error_page(offi
         officer, f"{roll_page}/roll", {"file": (io.BytesIO(b"\xff\xfe"), "r.csv")}, page=roll_page, files=True
     )
     assert answer.status_code == 400 and "not UTF-8 text" in text(answer)
+    long_line = b"personnummer\n" + b"1" * 200_000
+    answer = post(officer, f"{roll_page}/roll", {"file": (io.BytesIO(long_line), "r.csv")}, page=roll_page, files=True)
+    assert answer.status_code == 400 and "a line is far too long" in text(answer)
+
+
+def test_nonsense_files_from_a_trustee_are_refused_with_a_message_never_a_500(
+    officer: FlaskClient, trustees: dict[int, FlaskClient]
+) -> None:
+    """SEC-19: a malformed file upload is answered clearly; the ceremony goes on."""
+    create_draft(officer)
+    page = f"/admin/polls/{POLL}"
+    assert (
+        post(officer, f"{page}/trustees", {"threshold": "2", "usernames": "anna, bo, cy"}, page=page).status_code == 302
+    )
+    anna, mine = trustees[1], f"/admin/trustee/{POLL}"
+    files: list[object] = [
+        None,
+        [],
+        17,
+        "announce",
+        {"round": "announce"},
+        {"round": "announce", "poll": POLL, "body": {}},
+        {"round": "announce", "poll": "another-poll", "body": {}},
+        {"round": "deliver", "poll": POLL, "body": {"from": [1], "shares": {}}},
+        {"round": "deliver", "poll": POLL, "body": {"from": 1, "shares": {"2": 5, "3": None}}},
+        {"round": "confirm", "poll": POLL, "body": "x"},
+        {"round": "decrypt", "poll": POLL, "body": {}},
+        {"format": 99, "round": "announce", "poll": POLL, "body": {"index": 1}},
+    ]
+    for data in files:
+        answer = upload(anna, f"{mine}/round", mine, data, "x.json")
+        assert answer.status_code == 400 and 'class="error"' in text(answer), data
+    answer = upload(anna, f"{mine}/partial", mine, {"round": "decrypt", "poll": POLL, "body": {}}, "p.json")
+    assert answer.status_code == 400 and "That cannot be done now: the poll is Draft." in text(answer)
+    assert "keygen announce ceremony.json --me 1" in text(anna.get(mine))

@@ -113,3 +113,80 @@ def test_the_result_chart_scales_to_the_most_votes_and_cuts_long_labels() -> Non
     assert chart.bars[1].label.endswith("…") and len(chart.bars[1].label) == 44
     assert chart.height == 4 + 3 * 56 + 4 and chart.width == 360
     assert share(1, 0) == 0.0
+
+
+def test_the_public_board_is_paged_newest_first_and_shows_why_an_entry_was_rejected(
+    poll_app: Flask, hub: HubSettings
+) -> None:
+    """SEC-14: the board shows codes and statuses, never the voter's pseudonym."""
+    import secrets
+
+    from hub.db import make_session_factory, unit_of_work
+    from hub.polls.models import BoardRow
+    from protocol.ballots.ballot import short_code
+
+    ph.open_poll(hub, "sida", utcnow())
+    engine = ph.engine_of(hub)
+    trackings = [secrets.token_hex(32) for _ in range(120)]
+    with unit_of_work(make_session_factory(engine)) as session:
+        for seq, tracking in enumerate(trackings):
+            rejected = seq == 0
+            session.add(
+                BoardRow(
+                    poll_id="sida",
+                    seq=seq,
+                    tracking=tracking,
+                    code=short_code(tracking).replace("-", ""),
+                    hash=secrets.token_hex(32),
+                    voter=None if rejected else "f" * 64,
+                    cast_at=None,
+                    status="rejected" if rejected else "counted",
+                    reason="the ballot's proofs do not hold" if rejected else None,
+                    entry="{}",
+                    device_id="ange",
+                    received_at=utcnow(),
+                )
+            )
+    engine.dispose()
+    resident = poll_app.test_client()
+    first = text(resident.get("/val/sida?lang=en"))
+    assert short_code(trackings[-1]) in first and short_code(trackings[69]) not in first
+    assert "Page 1 of 3" in first and "f" * 64 not in first
+    last = text(resident.get("/val/sida?page=3"))
+    assert short_code(trackings[0]) in last and "Rejected: the ballot&#39;s proofs do not hold" in last
+    assert "Page 3 of 3" in last
+    found = text(resident.get(f"/val/sida?kod={short_code(trackings[0]).replace('-', '')}&lang=en"))
+    assert "Rejected." in found and "Reason: the ballot&#39;s proofs do not hold" in found
+    assert resident.get("/val/sida?page=99").status_code == 200
+
+
+def test_nonsense_in_any_officer_form_is_a_400_with_the_form_never_a_500(officer: FlaskClient) -> None:
+    """SEC-19: malformed input gets a clear answer and stops nothing else."""
+    create_draft(officer, "robust")
+    page = "/admin/polls/robust"
+    bad_drafts = [
+        {"method": "bogus"},
+        {"revote": "sometimes"},
+        {"min_age": "-5"},
+        {"min_age": "many"},
+        {"opens_at": "tomorrow"},
+        {"options": "a | A\na | A"},
+        {"options": "Ä Ö | Å"},
+        {"method": "approval", "options": "a | A\nb | B", "min_selections": "0", "max_selections": "x"},
+        {"poll_id": "x" * 80},
+        {"title_sv": ""},
+    ]
+    for changes in bad_drafts:
+        answer = post(officer, NEW, {**draft_form("ny-robust"), **changes}, page=NEW)
+        assert answer.status_code == 400, changes
+        assert 'class="field-error"' in text(answer) or 'class="error"' in text(answer), changes
+    for data in ({"threshold": "abc", "usernames": "a"}, {"threshold": "2", "usernames": ","}, {"threshold": "99"}):
+        answer = post(officer, f"{page}/trustees", data, page=page)
+        assert answer.status_code == 400, data
+    answer = post(officer, f"{page}/roll", {}, page=page, files=True)
+    assert answer.status_code == 400 and "Choose the roll file to upload." in text(answer)
+    for action in ("open", "close", "publish"):
+        answer = post(officer, f"{page}/{action}", {}, page=page)
+        assert answer.status_code == 400 and 'class="error"' in text(answer), action
+    assert post(officer, "/admin/polls/finns-inte/open", {}, page=page).status_code == 404
+    assert officer.get("/admin/polls/Fel_Id").status_code == 404

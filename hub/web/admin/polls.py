@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 from hub.db import utcnow
 from hub.polls import ceremony, counting, drafts, roll
 from hub.polls.drafts import PollError
+from hub.polls.models import Poll
 from hub.staff.accounts import list_staff
 from hub.staff.roles import Role
 from hub.web import auth
@@ -46,7 +47,7 @@ def valid_id(poll_id: str) -> str:
     return poll_id
 
 
-def readiness(db: Session, poll: Any, now: dt.datetime) -> list[tuple[bool, str]]:
+def readiness(db: Session, poll: Poll, now: dt.datetime) -> list[tuple[bool, str]]:
     """What opening needs, each with whether it holds (the page's checklist)."""
     voters = roll.roll_size(db, poll.id)
     return [
@@ -57,7 +58,7 @@ def readiness(db: Session, poll: Any, now: dt.datetime) -> list[tuple[bool, str]
     ]
 
 
-def result_rows(poll: Any) -> list[dict[str, Any]] | None:
+def result_rows(poll: Poll) -> list[dict[str, Any]] | None:
     """Per option: its labels and votes, once the poll is counted (SEC-06: None before)."""
     result = counting.result_of(poll)
     if result is None:

@@ -8,18 +8,16 @@ at each step. The service checks that an uploaded file is the signed-in trustee'
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from hub.polls import ceremony, counting, drafts
+from hub.polls import ceremony, counting, drafts, public
 from hub.polls.ceremony import KEYGEN_ROUNDS
 from hub.polls.drafts import PollError
+from hub.polls.models import Poll
 from hub.web import auth
 from hub.web.admin import bp
-from hub.web.admin.poll_actions import MAX_TRUSTEE_FILE
 from hub.web.admin.polls import actor, valid_id
 from hub.web.context import work
 from hub.web.forms import ConfirmForm
@@ -27,8 +25,10 @@ from hub.web.poll_forms import FileForm
 from hub.web.poll_text import explain
 from protocol import codec
 
+MAX_TRUSTEE_FILE = 1024 * 1024  # the hub's form limit; a partial decryption of a 20-option poll is a few kB
 
-def _my_number(poll: Any) -> int:
+
+def _my_number(poll: Poll) -> int:
     """The signed-in member's trustee number in ``poll``; 403 when they are not its trustee."""
     names = drafts.trustees_of(poll)
     me = actor()
@@ -37,7 +37,7 @@ def _my_number(poll: Any) -> int:
     return names.index(me) + 1
 
 
-def next_step(poll: Any, me: int, status: dict[str, list[int]], partial_in: bool) -> str:
+def next_step(poll: Poll, me: int, status: dict[str, list[int]], partial_in: bool) -> str:
     """What this trustee does next: one of the steps the page explains."""
     if poll.state == "draft":
         if poll.election_key is not None:
@@ -75,7 +75,7 @@ def _page(poll_id: str, *, error: str | None = None, status: int = 200) -> tuple
             abort(404)
         me = _my_number(poll)
         files = ceremony.ceremony_status(db, poll_id)
-        partials = counting_partials(db, poll_id)
+        partials = public.partial_trustees(db, poll_id)
         db.expunge(poll)
     n = len(drafts.trustees_of(poll))
     complete = [kind for kind in KEYGEN_ROUNDS if len(files[kind]) == n]
@@ -94,15 +94,6 @@ def _page(poll_id: str, *, error: str | None = None, status: int = 200) -> tuple
         error=error,
     )
     return html, status
-
-
-def counting_partials(db: Any, poll_id: str) -> list[int]:
-    """The trustee numbers whose partial decryption is in."""
-    from sqlalchemy import select
-
-    from hub.polls.models import PartialRow
-
-    return sorted(db.scalars(select(PartialRow.trustee).where(PartialRow.poll_id == poll_id)))
 
 
 @bp.get("/trustee/<poll_id>")
