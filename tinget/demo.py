@@ -236,6 +236,11 @@ def prepare(p: DemoPlan, echo: Any = click.echo) -> None:
 
     if seed_registry(p.hub_config):
         echo("• Exempelärenden i diariet (publicerade)")
+    from tinget.demo_polls import seed_trustees, write_roll
+
+    echo("• Röstning: tre nyckelinnehavare (tove, ulf, vera) och en röstlängd med testkortens personnummer")
+    seed_trustees(p.hub_config, demo_password(p))
+    write_roll(p.root, [card.personnummer for card in DEMO_CARDS if card.personnummer])
 
 
 def issue_demo_cards(p: DemoPlan) -> None:
@@ -354,6 +359,8 @@ def wait_for_port(port: int, deadline: float) -> bool:
 
 def banner(p: DemoPlan) -> str:
     """What a newcomer needs to see once everything is up."""
+    from tinget.demo_polls import roll_file
+
     lines = [
         "",
         "Tinget körs / Tinget is running",
@@ -362,6 +369,7 @@ def banner(p: DemoPlan) -> str:
         f"  Personalinloggning:     http://127.0.0.1:{p.hub_port}/admin/",
         f"  Allmänna handlingar:    http://127.0.0.1:{p.hub_port}/documents",
         f"  Öppna data (API):       http://127.0.0.1:{p.hub_port}/api/v1/",
+        f"  Omröstningar:           http://127.0.0.1:{p.hub_port}/val/",
     ]
     lines += [f"  Kiosk {k.place + ':':<17} http://127.0.0.1:{p.kiosk_ports[k.device_id]}/" for k in KIOSKS]
     lines += [
@@ -374,6 +382,9 @@ def banner(p: DemoPlan) -> str:
         f'  Testkort (PIN {DEMO_PIN}):  välj i rutan "Demo: testkort" på kioskskärmen',
         *(f"    – {card.label}" for card in DEMO_CARDS),
         "",
+        f"  Röstlängd att ladda upp: {roll_file(p.root)}",
+        "  Nyckelinnehavare:       tove, ulf, vera (2 av 3), lösenordet ovan",
+        "    spela dem med:        .venv/bin/tinget demo trustees keygen|decrypt OMRÖSTNING",
         "  Stoppa hubben:          .venv/bin/tinget demo hub stop   (kioskerna fortsätter; hub start startar den)",
         f"  Loggar:                 {p.logs}/",
         "  Stoppa allt:            Ctrl-C",
@@ -519,6 +530,15 @@ def hub_start(root: Path) -> None:
     """Start the demo's hub again: the kiosks reconnect and send what they kept meanwhile."""
     (root / "hub-stopped").unlink(missing_ok=True)
     click.echo("Hubben startas igen.")
+
+
+def _trustees() -> click.Group:
+    from tinget.demo_polls import trustees_group
+
+    return trustees_group
+
+
+demo.add_command(_trustees())
 
 
 @demo.command("reset")

@@ -248,3 +248,9 @@ def test_the_scanner_ignores_luhn_invalid_runs_hsa_ids_hashes_and_timestamps() -
     )
     assert find_personnummer(text) == []
     assert find_personnummer(text.encode()) == []
+
+
+def test_the_scanner_ignores_two_stored_times_glued_together_but_not_a_number_after_a_time() -> None:
+    # SQLite keeps a row's columns side by side: "…35.960407" + "2026-12-01 …" reads like 960407-2026 (Luhn-valid).
+    assert find_personnummer(b"2026-12-01 03:15:35.9604072026-12-01 03:16:12.647653") == []
+    assert len(find_personnummer(b"03:15:35 " + PNR.encode())) == 1

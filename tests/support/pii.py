@@ -21,6 +21,9 @@ _CANDIDATE = re.compile(
 )
 _HEX_TOKEN = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f]{32,128}(?![0-9A-Za-z])")
 _DIGEST_LENGTHS = {32, 40, 64, 128}
+# The fraction of a stored time of day: "03:15:35." then microseconds, which SQLite may store right before the
+# next timestamp ("…35.960407" + "2026-12-01 …" reads as 960407-2026). Digits that follow it are not a number.
+_TIME_FRACTION = re.compile(r"[0-9]{2}:[0-9]{2}:[0-9]{2}\.$")
 
 
 def _date_exists(years: range, month: int, day: int) -> bool:
@@ -58,6 +61,8 @@ def find_personnummer(data: bytes | str) -> list[str]:
     text = data if isinstance(data, str) else bytes(data).decode("latin-1")
     hits: list[str] = []
     for m in _CANDIDATE.finditer(_blank_digests(text)):
+        if _TIME_FRACTION.search(text, max(0, m.start() - 9), m.start()):
+            continue
         if _is_personnummer(m.group("century"), m.group("date"), m.group("serial")):
             shape = "*" * (8 if m.group("century") else 6) + m.group("sep") + "****"
             hits.append(f"{shape} at offset {m.start()}")
