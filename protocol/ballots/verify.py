@@ -296,10 +296,20 @@ def _check_tally(checker: _Checker, data: dict[str, Any], checks: list[str], exp
     if aggregate != checker.aggregate:
         raise RecordProblem("the published aggregate is not the sum of the counted ballots")
     checks.append("aggregate: the homomorphic sum of the counted ballots")
-    partials = _partials(data["partials"], rules, key, aggregate)
-    checks.append(
-        f"decryption: {len(partials)} trustees' partial decryptions, every proof holds against their verification keys"
-    )
+    if checker.counted == 0:
+        # D66: a sum of no ballots hides nothing; it is published undecrypted, and any partial is an error.
+        if data["partials"] != [] or not tally.is_empty(aggregate):
+            raise RecordProblem(
+                "no ballot counts on the board, so the aggregate must be empty and no partial decryption published"
+            )
+        partials: list[PartialDecryption] = []
+        checks.append("decryption: no ballot counts, so nothing is decrypted (the aggregate is the identity)")
+    else:
+        partials = _partials(data["partials"], rules, key, aggregate)
+        checks.append(
+            f"decryption: {len(partials)} trustees' partial decryptions, "
+            "every proof holds against their verification keys"
+        )
     result = data["result"]
     if not isinstance(result, dict) or set(result) != {"counts", "counted"} or result["counted"] != checker.counted:
         raise RecordProblem("the published number of counted ballots is not the number counted on the board")
@@ -310,7 +320,8 @@ def _check_tally(checker: _Checker, data: dict[str, Any], checks: list[str], exp
         or not all(type(c) is int and 0 <= c <= checker.counted for c in counts)
     ):
         raise RecordProblem("the published counts are not one number per option between 0 and the ballots counted")
-    for option, (count, point) in enumerate(zip(counts, tally.count_points(aggregate, partials), strict=True)):
+    points = tally.count_points(aggregate, partials) if partials else [group.IDENTITY for _ in counts]
+    for option, (count, point) in enumerate(zip(counts, points, strict=True)):
         if group.small_multiple(count) != point:
             raise RecordProblem(
                 f"the published count for option {option} ({rules.options[option]}) is not what the trustees decrypted"
