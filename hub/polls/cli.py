@@ -432,12 +432,17 @@ def poll_partial(poll_id: str, files: tuple[Path, ...], as_trustee: str | None, 
 @plain_errors
 @poll_errors
 def poll_publish(poll_id: str, config_path: Path | None) -> None:
-    """Publish the result and the election record of a counted poll."""
+    """Publish the result and the election record of a counted poll (a closed poll in which no ballot counts
+    is counted here, without the trustees: every count is 0)."""
     from hub.polls.counting import publish
+    from hub.polls.drafts import get_poll
 
     with _session(config_path) as (_s, session):
+        unvoted = get_poll(session, poll_id).state == "closed"
         row = publish(session, poll_id, actor=_cli_actor())
         digest = row.sha256
+    if unvoted:
+        click.echo("Ingen valsedel räknas: resultatet är noll för varje alternativ, utan dekryptering.")
     click.echo(f"Valprotokollet för {poll_id} är publicerat (SHA-256 {digest}).")
 
 

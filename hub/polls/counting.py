@@ -6,6 +6,10 @@ decrypts its aggregate with `tinget trustee decrypt`, and uploads the file (`upl
 combines them (`tally.combine`): the poll is tallied, and nothing is decrypted before the close (SEC-06) or
 ballot by ballot (SEC-05). `publish` stores the election record (`record.record_lines`), which `tinget verify`
 checks (SEC-09).
+
+A closed poll on whose board no ballot counts (nobody voted, or every ballot was rejected) needs no trustee: the
+sum of no ballots hides nothing, the result is all zeros (`count_without_trustees`, D66). It is done when the
+officer publishes, not at the close: ballots cast before the close at an offline kiosk may still arrive.
 """
 
 from __future__ import annotations
@@ -91,6 +95,19 @@ def upload_partial(
     return partial.index, True
 
 
+def count_without_trustees(session: Session, poll_id: str, *, actor: str) -> record.Result:
+    """Tally a closed poll on whose board no ballot counts: every count 0, nothing decrypted (audited; D66).
+    `PollError` when a ballot counts (then the trustees decrypt)."""
+    poll = get_poll(session, poll_id, for_update=True)
+    require_state(poll, "closed", "counted without the trustees")
+    if poll.counted:
+        raise PollError(f"{poll.counted} ballots count on the board of {poll_id}: the trustees must decrypt their sum")
+    _tally(session, poll, [], actor)
+    result = result_of(poll)
+    assert result is not None
+    return result
+
+
 def _partials(session: Session, poll_id: str, rules: Any) -> list[PartialDecryption]:
     rows = session.scalars(select(PartialRow).where(PartialRow.poll_id == poll_id).order_by(PartialRow.trustee))
     return [PartialDecryption.from_json(json.loads(row.body), rules) for row in rows]
@@ -124,8 +141,11 @@ def result_of(poll: Poll) -> record.Result | None:
 
 
 def publish(session: Session, poll_id: str, *, actor: str) -> ElectionRecord:
-    """Store the election record of a tallied poll and mark it published (audited)."""
+    """Store the election record of a tallied poll and mark it published (audited). A closed poll on whose
+    board no ballot counts is tallied first, without the trustees (`count_without_trustees`)."""
     poll = get_poll(session, poll_id, for_update=True)
+    if poll.state == "closed" and poll.counted == 0:
+        count_without_trustees(session, poll_id, actor=actor)
     require_state(poll, "tallied", "published")
     rules, key = rules_of(poll), key_of(poll)
     result = result_of(poll)
