@@ -355,8 +355,15 @@ def _partials(data: object, rules: PollRules, key: ElectionKey, aggregate: tally
 
 
 def verify_file(path: Path, jobs: int = 1, expected_head: str | None = None) -> Verified:
-    """Verify the record in the file at ``path`` (streamed, line by line)."""
+    """Verify the record in the file at ``path`` (streamed, line by line): a secret poll's election record,
+    or a named poll's record (`protocol.ballots.named_verify`), told apart by the first line's format."""
+    from protocol.ballots import named_verify  # it imports this module
+
     with path.open("rb") as stream:
+        if named_verify.is_named_record(stream.readline(MAX_LINE_SIZE + 1)):
+            stream.seek(0)
+            return named_verify.verify_named_lines(stream, expected_head)
+        stream.seek(0)
         return verify_lines(stream, jobs, expected_head)
 
 
