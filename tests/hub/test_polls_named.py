@@ -226,3 +226,34 @@ def test_a_named_poll_from_draft_to_a_verified_record_on_the_command_line(
     verified = tinget("verify", tmp_path / "record.jsonl")
     assert "2 ballots counted" in verified.stdout and "card signature holds" in verified.stdout
     assert "every check holds" in verified.stdout
+
+
+def test_a_ballot_the_kiosk_makes_from_the_hubs_polls_set_is_counted(
+    hub: HubSettings, pki: Any, eid_issuer: Issuer
+) -> None:
+    """The contract end to end: the named poll as the polls set carries it, the kiosk's own `prepare`, the ingest."""
+    from cryptography.hazmat.primitives import hashes, serialization
+
+    from kiosk.voting.named import prepare
+
+    now = utcnow()
+    open_named(hub, now)
+    engine = ph.engine_of(hub)
+    with unit_of_work(make_session_factory(engine), write=False) as s:
+        notice = PollsSet.from_json(polls_content(hub, s)).find_named(POLL)
+    engine.dispose()
+    assert notice is not None
+    card = staff_card(eid_issuer, "olle")
+    key = card.private_key()
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    ange = ph.device(pki, "ange")
+    env = prepare(
+        notice,
+        frozenset({1}),
+        employee_id=STAFF["olle"][0],
+        certificate_der=card.certificate().public_bytes(serialization.Encoding.DER),
+        card_sign=lambda data: key.sign(data, ec.ECDSA(hashes.SHA256())),
+        device=ange,
+        now=now + dt.timedelta(seconds=1),
+    )
+    assert ingest(hub, action(env, ange), now) == "counted"
