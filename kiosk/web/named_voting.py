@@ -136,14 +136,14 @@ def abandon(poll_id: str) -> Response:
 
 @bp.post("/staff-vote/<poll_id>/cast")
 @needs_outbox_room
-def cast(poll_id: str) -> str | Response:
+def cast(poll_id: str) -> str | Response | tuple[str, int]:
     """The card signs the plain ballot, the device the envelope; stored with its outbox row; then the receipt."""
     visitor, found = _poll_for(poll_id)
     chosen = session.get(CHOICE_KEY, {})
     if chosen.get("poll") != poll_id or not found.may_cast:
         return redirect(url_for("named_voting.poll", poll_id=poll_id), 303)
     rt = runtime()
-    insertion = session.get(CARD_KEY)
+    insertion = int(session.get(CARD_KEY) or 0)  # 0 matches no card: the card service refuses to sign
     try:
         device = _device()
         envelope = named_voting.prepare(
