@@ -135,7 +135,10 @@ def verify_named_lines(lines: Iterable[bytes], expected_head: str | None = None)
     """Verify a named poll's record given as its lines; `RecordProblem` naming the first thing that fails."""
     stream = iter(lines)
     rules, issuers, roles = _header(_decode_line(next(stream, b""), "the first line"))
-    checks = [f"named poll {rules.poll_id}: {len(issuers)} staff card authorities, roles {', '.join(roles) or 'any'}"]
+    checks = [
+        f"named poll {rules.poll_id}: staff cards from {len(issuers)} listed authorities, "
+        f"voting roles {', '.join(roles) or 'any'}"
+    ]
     prev, seq = named.genesis(rules.poll_id), 0
     published: dict[str, tuple[str, NamedBallot]] = {}
     casts: list[board.Cast] = []
