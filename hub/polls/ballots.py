@@ -137,6 +137,8 @@ def handle_ballot(session: Session, action: ActionContext, materials: Materials,
     if poll is None or poll.state == "draft":
         raise ActionRefused(f"there is no open poll {poll_id}")
     session.refresh(poll, with_for_update=True)  # one board writer at a time (PostgreSQL; SQLite is serial)
+    if not poll.secret:
+        raise ActionRefused(f"poll {poll_id} is a named poll: it takes no secret ballot")
     if poll.state in COUNTED_STATES:
         raise ActionRefused(f"poll {poll_id} has been counted: the ballot arrived too late for its board")
     rules = rules_of(poll)

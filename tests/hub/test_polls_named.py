@@ -56,7 +56,8 @@ def add_members(session: Session) -> None:
 
 
 def named_spec(now: dt.datetime, **changes: Any) -> drafts.PollSpec:
-    return ph.spec(now, secret=False, roles=("registrar", "staff"), method="approval", max_selections=2, **changes)
+    named = {"secret": False, "roles": ("registrar", "staff"), "method": "approval", "max_selections": 2}
+    return ph.spec(now, **{**named, **changes})
 
 
 def open_named(hub: HubSettings, now: dt.datetime, **changes: Any) -> None:
@@ -182,10 +183,20 @@ def test_the_ingest_checks_every_named_ballot_and_applies_the_re_vote_rule_by_em
 def test_named_and_secret_ballots_do_not_mix(hub: HubSettings, pki: Any, eid_issuer: Issuer) -> None:
     now = utcnow()
     ph.open_poll(hub, "budget-2027", now)
+    open_named(hub, now)
     ange = ph.device(pki, "ange")
     env = signed_envelope(staff_card(eid_issuer, "staff"), "budget-2027", (0,), int(now.timestamp() * 1000), ange.key)
     with pytest.raises(ActionRefused, match="is secret"):
         ingest(hub, action(env, ange), now)
+    engine = ph.engine_of(hub)
+    with unit_of_work(make_session_factory(engine), write=False) as s:
+        secret_notice = ph.notice(hub, s, "budget-2027")
+    engine.dispose()
+    secret = ph.envelope(hub, secret_notice, eid_issuer, ange, at=now + dt.timedelta(seconds=1))
+    body = ph.action(secret, ange).body
+    body["envelope"]["ballot"]["poll"] = POLL  # a secret ballot aimed at the named poll
+    with pytest.raises(ActionRefused, match="named poll: it takes no secret ballot"):
+        ph.ingest(hub, ph.action(secret, ange, body=body), now)
     assert isinstance(default_handlers(hub).find(NAMED_BALLOT_KIND), named.NamedBallotHandler)
 
 
@@ -257,3 +268,24 @@ def test_a_ballot_the_kiosk_makes_from_the_hubs_polls_set_is_counted(
         now=now + dt.timedelta(seconds=1),
     )
     assert ingest(hub, action(env, ange), now) == "counted"
+
+
+def test_without_roles_every_member_votes_and_a_residents_card_cannot_vote_as_staff(
+    hub: HubSettings, pki: Any, eid_issuer: Issuer
+) -> None:
+    now = utcnow()
+    open_named(hub, now, roles=(), revote="first")
+    ange = ph.device(pki, "ange")
+    at = now + dt.timedelta(seconds=1)
+    assert ingest(hub, action(cast(eid_issuer, "petra", (0,), at, ange), ange), now) == "counted"  # IT votes too
+    again = cast(eid_issuer, "petra", (1,), at + dt.timedelta(seconds=1), ange)
+    assert ingest(hub, action(again, ange), now) == "superseded"  # first counts
+    anna = eid_issuer.card("anna")
+    posing = signed_envelope(anna, POLL, (0,), int(at.timestamp() * 1000), ange.key, "ange", EMPLOYEE_ID)
+    assert ingest(hub, action(posing, ange), now) == "rejected"
+    engine = ph.engine_of(hub)
+    with unit_of_work(make_session_factory(engine)) as s:
+        rows = named_board.named_rows(s, POLL)
+        assert rows[2].reason == "the card is not the staff card of the employee the ballot names"
+        assert rows[2].name is None and rows[2].employee_id == EMPLOYEE_ID
+    engine.dispose()
