@@ -223,6 +223,12 @@ def test_a_named_poll_from_draft_to_a_verified_record_on_the_command_line(
                      "--opens", (now - dt.timedelta(hours=1)).isoformat(),
                      "--closes", (now + dt.timedelta(days=1)).isoformat(), *c)  # fmt: skip
     assert "namnomröstning" in created.stdout
+    tinget("hub", "poll", "edit", POLL, "--all-staff", *c)
+    assert "röstar: all personal på personallistan" in tinget("hub", "poll", "show", POLL, *c).stdout
+    tinget("hub", "poll", "edit", POLL, "--role", "registrar", "--role", "staff", *c)
+    assert "röstar: registrar, staff" in tinget("hub", "poll", "show", POLL, *c).stdout
+    refused = tinget("hub", "poll", "roll", POLL, config, "--config", config, ok=False)
+    assert refused.returncode == 1 and "named poll" in refused.stderr
     tinget("hub", "poll", "open", POLL, "--no-announce", *c)
     ange = ph.device(pki, "ange")
     for card, chosen, second in (("staff", (0,), 1), ("olle", (1,), 2)):
