@@ -141,6 +141,9 @@ def edit_poll(session: Session, poll_id: str, spec: PollSpec, *, actor: str) -> 
     """Replace a draft's texts, options, rules and schedule (audited); refused once the poll has opened."""
     poll = get_poll(session, poll_id)
     require_state(poll, "draft", "edited")
+    if spec.secret != poll.secret:
+        # A secret draft may already have a roll and trustees, which a named poll must not carry (and back).
+        raise PollError(f"poll {poll_id} stays {'secret' if poll.secret else 'named'}: create a new poll instead")
     spec, _rules = _checked(poll_id, spec)
     _apply(poll, spec)
     poll.updated_at = utcnow()

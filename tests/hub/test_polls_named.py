@@ -105,6 +105,11 @@ def test_a_named_poll_needs_no_roll_trustees_or_key_and_its_rules_are_checked(hu
         with pytest.raises(PollError, match="named poll: it cannot be given trustees"):
             ceremony.set_trustees(s, POLL, 1, ["olle"], actor="t")
         assert drafts.roles_of(drafts.get_poll(s, POLL)) == ["registrar", "staff"]
+        with pytest.raises(PollError, match="stays named"):
+            drafts.edit_poll(s, POLL, ph.spec(now), actor="t")
+        drafts.edit_poll(s, POLL, named_spec(now, roles=("it", "staff", "it")), actor="t")
+        assert drafts.roles_of(drafts.get_poll(s, POLL)) == ["it", "staff"]
+        drafts.edit_poll(s, POLL, named_spec(now), actor="t")
         lifecycle.open_poll(s, POLL, actor="t", now=now)
     with unit_of_work(make_session_factory(engine)) as s:
         polls = PollsSet.from_json(polls_content(hub, s))
