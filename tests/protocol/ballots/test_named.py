@@ -4,6 +4,7 @@ verifier that checks names, certificates, card signatures, the re-vote rule and 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import time
@@ -14,6 +15,8 @@ from typing import Any
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from protocol import codec
 from protocol.ballots import named, poll, verify
@@ -199,3 +202,33 @@ def test_an_empty_named_poll_verifies_as_all_zeros(eid_issuer: Issuer) -> None:
     lines = named.record_lines(RULES, (), [eid_issuer.issuing_ca()], [])
     verified = verify_named_lines(lines)
     assert verified.counts == (0, 0, 0) and verified.counted == 0 and verified.head == named.genesis(RULES.poll_id)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 70) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=6),
+    max_leaves=20,
+)
+
+
+def _mutated(base: dict[str, Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(
+        JSON,
+        st.builds(lambda k, v: {**base, k: v}, st.sampled_from(sorted(base)), JSON),
+        st.builds(lambda k: {x: y for x, y in base.items() if x != k}, st.sampled_from(sorted(base))),
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_hostile_named_ballots_and_envelopes_give_only_the_documented_error(data: st.DataObject) -> None:
+    """SEC-19: whatever arrives, decoding raises `NamedBallotError` or returns a checked value."""
+    ballot = NamedBallot(RULES.poll_id, STAFF["olle"][0], (0, 2), T, "ange").to_json()
+    envelope = {"format": named.ENVELOPE_FORMAT, "ballot": ballot, "certificate": "00", "card_signature": "",
+                "device_signature": ""}  # fmt: skip
+    for decode, base in ((NamedBallot.from_json, ballot), (NamedEnvelope.from_json, envelope)):
+        value = data.draw(_mutated(base))
+        with contextlib.suppress(NamedBallotError):
+            decode(value, RULES)
+    with contextlib.suppress(NamedBallotError):
+        named.read_certificate(data.draw(JSON))
