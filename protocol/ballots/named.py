@@ -21,6 +21,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from protocol import codec
 from protocol.ballots import board
@@ -290,8 +291,6 @@ def counts_of(rules: PollRules, ballots: list[NamedBallot]) -> tuple[int, ...]:
 
 def header_line(rules: PollRules, roles: tuple[str, ...], issuers: list[x509.Certificate]) -> dict[str, Any]:
     """The record's first line: the poll, the staff roles that may vote, the CAs whose cards were accepted."""
-    from cryptography.hazmat.primitives.serialization import Encoding
-
     return {
         "type": "named-poll",
         "format": RECORD_FORMAT,

@@ -19,7 +19,7 @@ from protocol.ballots import board, named
 from protocol.ballots.ballot import short_code
 from protocol.ballots.named import NamedBallot, NamedBallotError
 from protocol.ballots.poll import PollError, PollRules
-from protocol.ballots.verify import RecordProblem, Verified, _decode_line
+from protocol.ballots.verify import RecordProblem, Verified, decode_line
 from protocol.eid import HolderKind, NotAnEid, card_holder
 
 _HEADER_KEYS = {"type", "format", "poll", "roles", "issuers"}
@@ -134,7 +134,7 @@ def _entry(
 def verify_named_lines(lines: Iterable[bytes], expected_head: str | None = None) -> Verified:
     """Verify a named poll's record given as its lines; `RecordProblem` naming the first thing that fails."""
     stream = iter(lines)
-    rules, issuers, roles = _header(_decode_line(next(stream, b""), "the first line"))
+    rules, issuers, roles = _header(decode_line(next(stream, b""), "the first line"))
     checks = [
         f"named poll {rules.poll_id}: staff cards from {len(issuers)} listed authorities, "
         f"voting roles {', '.join(roles) or 'any'}"
@@ -144,7 +144,7 @@ def verify_named_lines(lines: Iterable[bytes], expected_head: str | None = None)
     casts: list[board.Cast] = []
     tally: dict[str, Any] | None = None
     for line in stream:
-        data = _decode_line(line, f"line {seq + 2}")
+        data = decode_line(line, f"line {seq + 2}")
         if data.get("type") == "tally":
             tally = data
             break

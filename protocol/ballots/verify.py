@@ -60,7 +60,8 @@ class _Fact:
     status: str
 
 
-def _decode_line(line: bytes, where: str) -> dict[str, Any]:
+def decode_line(line: bytes, where: str) -> dict[str, Any]:
+    """One record line as a JSON object, refused (`RecordProblem` naming ``where``) unless canonical."""
     raw = line.rstrip(b"\n")
     try:
         data = codec.decode(raw, max_size=MAX_LINE_SIZE, canonical=False)  # validates every value
@@ -119,7 +120,7 @@ def _check_chunk(
     counted: list[Ballot] = []
     for offset, line in enumerate(lines):
         try:
-            data = _decode_line(line, "")
+            data = decode_line(line, "")
         except RecordProblem as exc:
             return facts, (first + offset, str(exc).strip()), []
         fact, problem, ballot = _entry_problem(data, rules, key)
@@ -193,7 +194,7 @@ class ClosedBoard:
 
 
 def _read_board(stream: Iterator[bytes], jobs: int) -> tuple[_Checker, bytes | None, list[str]]:
-    header = _decode_line(next(stream, b""), "the first line")
+    header = decode_line(next(stream, b""), "the first line")
     expected_keys = {"type", "format", "poll", "keygen"}
     if header.get("type") != "election" or header.get("format") != RECORD_FORMAT or set(header) != expected_keys:
         raise RecordProblem(f"the first line is not a {RECORD_FORMAT} election header")
@@ -250,7 +251,7 @@ def verify_lines(lines: Iterable[bytes], jobs: int = 1, expected_head: str | Non
         raise RecordProblem("the record ends without a tally line")
     if next(stream, None) is not None:
         raise RecordProblem("there are lines after the tally line")
-    return _check_tally(checker, _decode_line(tally_raw, "the tally line"), checks, expected_head)
+    return _check_tally(checker, decode_line(tally_raw, "the tally line"), checks, expected_head)
 
 
 def _check_entries(
@@ -375,7 +376,7 @@ def find_codes(path: Path, codes: Iterable[str]) -> dict[str, str | None]:
         return found
     with path.open("rb") as stream:
         for line in stream:
-            data = _decode_line(line, "a record line")
+            data = decode_line(line, "a record line")
             if data.get("type") != "entry" or not isinstance(data.get("tracking"), str):
                 continue
             full, short = data["tracking"], short_code(data["tracking"])
