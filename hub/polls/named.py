@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from hub.ingest.handlers import ActionContext, ActionRefused
 from hub.polls import named_board
-from hub.polls.ballots import COUNTED_STATES, Materials, _device_problem, _unreadable_tracking, load_materials
+from hub.polls.ballots import COUNTED_STATES, Materials, device_problem, load_materials, unreadable_tracking
 from hub.polls.drafts import find_poll, roles_of, rules_of
 from hub.polls.models import BoardRow, Poll
 from hub.sets.staff_list import staff_issuers
@@ -104,7 +104,7 @@ def handle_named_ballot(session: Session, action: ActionContext, materials: Name
     try:
         envelope, device_certificate = parse_named_ballot_body(action.body, rules_of(poll))
     except ValueError as exc:
-        tracking = _unreadable_tracking(action.body)
+        tracking = unreadable_tracking(action.body)
         _refuse_duplicate(session, poll, tracking)
         entry = named.rejected(seq, prev, tracking, f"unreadable: {exc}")
         return _append(session, poll, entry, action.device_id)
@@ -146,7 +146,7 @@ def named_ballot_problem(
         return "cast outside the poll's opening hours", None
     if ballot.device_id != sender:
         return "the ballot names another kiosk than the one that sent it", None
-    problem = _device_problem(device_certificate, sender, materials.base, cast)
+    problem = device_problem(device_certificate, sender, materials.base, cast)
     if problem is not None:
         return problem, None
     device_key = device_certificate.public_key()
