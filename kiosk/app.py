@@ -22,6 +22,7 @@ from kiosk.web import (
     capacity,
     errors,
     health,
+    named_voting,
     preferences,
     records,
     security,
@@ -117,6 +118,7 @@ def create_app(settings: KioskSettings | None = None, card_service: CardService 
     app.register_blueprint(capacity.bp)  # the "outbox full" banner and page
     app.register_blueprint(signin.bp)
     app.register_blueprint(voting.bp)  # polls, casting a ballot, the receipt
+    app.register_blueprint(named_voting.bp)  # staff votes (named polls), public by name
     register_demo_cards(app, settings)
     app.add_template_filter(signin.role_name, "role_name")
     app.register_blueprint(records.bp)  # public documents, the notice board, document requests

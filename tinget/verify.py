@@ -1,4 +1,5 @@
-"""`tinget verify FILE`: check a downloaded election record independently (protocol.ballots.verify)."""
+"""`tinget verify FILE`: check a downloaded election record independently (protocol.ballots.verify), a secret
+poll's or a named poll's (protocol.ballots.named_verify), told apart by the file's first line."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import click
 @click.option("--code", "codes", multiple=True, help="A receipt's tracking code that must be on the board.")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64), help="Processes checking proofs.")
 def verify(record_file: Path, head: str | None, codes: tuple[str, ...], jobs: int) -> None:
-    """Re-check an election record: key generation, board, proofs, re-vote rule, aggregate, decryption, counts.
+    """Re-check an election record: key generation, board, proofs, re-vote rule, aggregate, decryption, counts
+    (for a named poll: board, card certificates and signatures, re-vote rule, sums).
 
     Prints each check that holds and the result; on the first thing that does not hold, names it and exits 1.
     """

@@ -227,6 +227,8 @@ def decrypt_command(board_file: Path, state_file: Path, out: Path, head: str | N
     for check in closed.checks:
         click.echo(f"ok  {check}")
     click.echo(f"board head {closed.head}, {closed.counted} ballots counted: compare with the public board")
+    if closed.counted == 0:
+        raise click.ClickException("no ballot counts on this board: there is nothing to decrypt (the result is 0)")
     partial = tally.decrypt_share(closed.rules, closed.key, state.secrets.index, state.share, closed.aggregate)
     body = {"head": closed.head, "aggregate": tally.aggregate_to_json(closed.aggregate), "partial": partial.to_json()}
     _write(out, keygen.round_file("decrypt", closed.rules.poll_id, body))
@@ -234,12 +236,14 @@ def decrypt_command(board_file: Path, state_file: Path, out: Path, head: str | N
 
 @trustee.command("combine")
 @click.argument("board_file", type=IN_FILE)
-@click.argument("partial_files", nargs=-1, required=True, type=IN_FILE)
+@click.argument("partial_files", nargs=-1, type=IN_FILE)
 @click.option("--out", required=True, type=OUT_FILE)
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64), help="Processes checking proofs.")
 @_errors
 def combine_command(board_file: Path, partial_files: tuple[Path, ...], out: Path, jobs: int) -> None:
-    """Combine k partial decryptions into the result and write the full election record (the hub does this)."""
+    """Combine k partial decryptions into the result and write the full election record (the hub does this).
+
+    A board on which no ballot counts takes no partial decryption: its result is all zeros (D66)."""
     closed = _board(board_file, jobs)
     partials = []
     for path in partial_files:

@@ -67,9 +67,10 @@ def default_handlers(settings: HubSettings | None = None) -> Handlers:
     handlers.register(card_events.KIND, card_events.record_card_event)
     handlers.register(document_requests.KIND, document_requests.handle_kiosk_request)
     if settings is not None:
-        from hub.polls import ballots
+        from hub.polls import ballots, named
 
         handlers.register(ballots.KIND, ballots.BallotHandler(settings))
+        handlers.register(named.KIND, named.NamedBallotHandler(settings))
     return handlers
 
 

@@ -5,7 +5,8 @@ One module per concept, no Flask: `models` (tables), `keys` (the hub's roll secr
 (create, edit, find), `roll` (importing personnummer as per-poll pseudonyms), `ceremony` (trustees and the key
 generation relay), `lifecycle` (open, close, close when due), `ballots` (the ingest handler for
 `protocol.polls.BALLOT_KIND`), `board` (the hash-chained board, re-votes, the running aggregate), `counting`
-(partial decryptions, the result, the record), `sets` (what the ``polls`` and ``roll`` sets carry) and `cli`.
+(partial decryptions, the result, the record), `sets` (what the ``polls`` and ``roll`` sets carry), `named` and
+`named_board` (named polls' ingest and board) and `cli`.
 Every state change is in the audit log, without personal data. docs/voting.md is the officers' guide.
 
 The service API (what the web pages call; each takes a `Session` inside `hub.db.unit_of_work`, an ``actor``
@@ -24,5 +25,15 @@ for the audit log, and raises `drafts.PollError` with a message for the person):
   code)``, ``counting.head_of(poll)``;
 * counting: ``closed_board(session, poll_id) -> bytes``, ``upload_partial(session, poll_id, data, *, actor,
   as_trustee=None) -> (trustee, tallied)``, ``result_of(poll)`` (None until tallied: SEC-06),
-  ``publish(session, poll_id, *, actor)``, ``election_record(session, poll_id) -> bytes``.
+  ``count_without_trustees(session, poll_id, *, actor)`` (a closed poll in which no ballot counts: all zeros,
+  D66; ``publish`` does it itself), ``publish(session, poll_id, *, actor, staff_cas=None)``,
+  ``election_record(session, poll_id) -> bytes``.
+
+Named polls (staff votes, D77, D78): ``PollSpec(secret=False, roles=(…))`` with ``create_poll`` (``roles_of(poll)``
+reads them; no roll, trustees, key or age limit); ``open_poll``/``close_poll`` as for secret polls; the ingest
+handler is `named` (`protocol.polls.NAMED_BALLOT_KIND`); the public board page calls
+``named_board.named_rows(session, poll_id, language) -> [NamedRow(seq, code, name, employee_id, chosen,
+cast_at, status, reason)]`` (``chosen`` is None until the poll closes: SEC-06); ``publish`` counts a closed named
+poll (``named_board.count_named``) and needs ``staff_cas=counting.staff_card_authorities(settings)`` for its
+record (`tinget/named-record/v1`, which ``tinget verify`` checks). ``poll.secret`` tells the two apart.
 """

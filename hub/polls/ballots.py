@@ -137,13 +137,15 @@ def handle_ballot(session: Session, action: ActionContext, materials: Materials,
     if poll is None or poll.state == "draft":
         raise ActionRefused(f"there is no open poll {poll_id}")
     session.refresh(poll, with_for_update=True)  # one board writer at a time (PostgreSQL; SQLite is serial)
+    if not poll.secret:
+        raise ActionRefused(f"poll {poll_id} is a named poll: it takes no secret ballot")
     if poll.state in COUNTED_STATES:
         raise ActionRefused(f"poll {poll_id} has been counted: the ballot arrived too late for its board")
     rules = rules_of(poll)
     try:
         envelope, device_certificate = parse_ballot_body(action.body, rules)
     except ValueError as exc:
-        tracking = _unreadable_tracking(action.body)
+        tracking = unreadable_tracking(action.body)
         _refuse_duplicate(session, poll, tracking)
         entry = hub_board.next_entry(poll, tracking=tracking, voter=None, cast_at=None, reason=f"unreadable: {exc}")
         return _append(session, poll, rules, entry, action.device_id)
@@ -188,7 +190,7 @@ def _refuse_duplicate(session: Session, poll: Poll, tracking: str) -> None:
         raise ActionRefused(f"a ballot with tracking code {tracking[:16]}… is already on the board of {poll.id}")
 
 
-def _unreadable_tracking(body: object) -> str:
+def unreadable_tracking(body: object) -> str:
     """The tracking code of what arrived when it cannot be read as a ballot: the hash of its JSON."""
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
@@ -213,7 +215,7 @@ def ballot_problem(
         return "cast outside the poll's opening hours"
     if envelope.device_id != sender:
         return "the envelope names another kiosk than the one that sent it"
-    problem = _device_problem(device_certificate, sender, materials, cast)
+    problem = device_problem(device_certificate, sender, materials, cast)
     if problem is not None:
         return problem
     device_key = device_certificate.public_key()
@@ -242,7 +244,9 @@ def ballot_problem(
     return envelope_problem(rules, key_of(poll).public_key, envelope, device_key)
 
 
-def _device_problem(certificate: x509.Certificate, sender: str, materials: Materials, at: dt.datetime) -> str | None:
+def device_problem(certificate: x509.Certificate, sender: str, materials: Materials, at: dt.datetime) -> str | None:
+    """Why the sending kiosk's certificate does not hold at ``at`` (another device's, revoked, not chaining to
+    the device CA), or None; named ballots are checked the same way (`hub.polls.named`)."""
     names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     if [n.value for n in names] != [sender]:
         return "the kiosk's certificate is another device's"

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from hub.audit import log as audit_log
 from hub.db import utcnow
-from hub.polls.drafts import PollError, get_poll, require_state, trustees_of
+from hub.polls.drafts import PollError, get_poll, require_secret, require_state, trustees_of
 from hub.polls.models import CeremonyFile, Poll
 from hub.staff.models import StaffUser
 from protocol import codec
@@ -33,6 +33,7 @@ def set_trustees(session: Session, poll_id: str, threshold: int, usernames: list
     file has been uploaded (`reset_ceremony` first) or after the poll has opened."""
     poll = get_poll(session, poll_id)
     require_state(poll, "draft", "given trustees")
+    require_secret(poll, "given trustees")
     if _file_count(session, poll_id):
         raise PollError("the key ceremony has begun: reset it before changing the trustees")
     try:

@@ -113,13 +113,17 @@ def poll() -> None:
 @click.option("--closes", required=True, help="When casting ends.")
 @click.option("--revote", type=click.Choice(["latest", "first"]), default="latest", help="Which ballot counts.")
 @click.option("--min-age", type=int, default=None, help="Voters must be at least this old on the day they vote.")
+@click.option("--named", is_flag=True, help="A named poll (staff vote): signed, plain, public by name; no roll, no "
+              "trustees.")  # fmt: skip
+@click.option("--role", "roles", multiple=True, help="Named poll: only staff with this role vote; repeat. None: all.")
 @config_option
 @plain_errors
 @poll_errors
 def poll_create(poll_id: str, title_sv: str, title_en: str, description_sv: Path | None, description_en: Path | None,
                 options: tuple[str, ...], method: str, minimum: int, maximum: int, opens: str, closes: str,
-                revote: str, min_age: int | None, config_path: Path | None) -> None:  # fmt: skip
-    """Create a draft poll."""
+                revote: str, min_age: int | None, named: bool, roles: tuple[str, ...],
+                config_path: Path | None) -> None:  # fmt: skip
+    """Create a draft poll (secret, or with --named a staff vote public by name)."""
     from hub.polls.drafts import PollSpec, create_poll
 
     spec = PollSpec(
@@ -135,10 +139,13 @@ def poll_create(poll_id: str, title_sv: str, title_en: str, description_sv: Path
         max_selections=maximum,
         revote=revote,
         min_age=min_age,
+        secret=not named,
+        roles=roles,
     )
     with _session(config_path) as (_s, session):
         create_poll(session, poll_id, spec, actor=_cli_actor())
-    click.echo(f"Omröstningen {poll_id} är skapad som utkast.")
+    kind = "namnomröstning (offentlig med namn), utkast" if named else "utkast"
+    click.echo(f"Omröstningen {poll_id} är skapad som {kind}.")
 
 
 @poll.command("edit")
@@ -155,15 +162,17 @@ def poll_create(poll_id: str, title_sv: str, title_en: str, description_sv: Path
 @click.option("--closes", default=None)
 @click.option("--revote", type=click.Choice(["latest", "first"]), default=None)
 @click.option("--min-age", type=int, default=None, help="A new age limit (0: none).")
+@click.option("--role", "roles", multiple=True, help="Named poll: replaces the voting roles; repeat.")
+@click.option("--all-staff", is_flag=True, help="Named poll: every member on the staff list votes (no roles).")
 @config_option
 @plain_errors
 @poll_errors
 def poll_edit(poll_id: str, title_sv: str | None, title_en: str | None, description_sv: Path | None,
               description_en: Path | None, options: tuple[str, ...], method: str | None, minimum: int | None,
               maximum: int | None, opens: str | None, closes: str | None, revote: str | None, min_age: int | None,
-              config_path: Path | None) -> None:  # fmt: skip
+              roles: tuple[str, ...], all_staff: bool, config_path: Path | None) -> None:  # fmt: skip
     """Change a draft poll; what is not given stays as it is. Refused once the poll has opened."""
-    from hub.polls.drafts import PollSpec, edit_poll, get_poll, options_of
+    from hub.polls.drafts import PollSpec, edit_poll, get_poll, options_of, roles_of
 
     with _session(config_path) as (_s, session):
         item = get_poll(session, poll_id)
@@ -180,6 +189,8 @@ def poll_edit(poll_id: str, title_sv: str | None, title_en: str | None, descript
             max_selections=item.max_selections if maximum is None else maximum,
             revote=revote or item.revote,
             min_age=item.min_age if min_age is None else (min_age or None),
+            secret=item.secret,
+            roles=() if all_staff else roles or tuple(roles_of(item)),
         )
         edit_poll(session, poll_id, spec, actor=_cli_actor())
     click.echo(f"Utkastet {poll_id} är ändrat.")
@@ -215,6 +226,11 @@ def poll_show(poll_id: str, config_path: Path | None) -> None:
         for choice in drafts.options_of(item):
             click.echo(f"  - {choice.name}: {choice.sv}" + (f" / {choice.en}" if choice.en else ""))
         click.echo(f"  öppnar {item.opens_at.isoformat()}, stänger {item.closes_at.isoformat()}")
+        if not item.secret:
+            roles = ", ".join(drafts.roles_of(item)) or "all personal på personallistan"
+            click.echo(f"  namnomröstning (offentlig med namn); röstar: {roles}")
+            _show_named(session, item)
+            return
         click.echo(f"  röstlängd {roll.roll_size(session, poll_id)}, åldersgräns {item.min_age or '-'}")
         names = drafts.trustees_of(item)
         if names:
@@ -228,6 +244,27 @@ def poll_show(poll_id: str, config_path: Path | None) -> None:
             for option, count in zip(rules.options, result.counts, strict=True):
                 click.echo(f"  {count:>8}  {option}")
             click.echo(f"  räknade valsedlar: {result.counted}")
+
+
+def _show_named(session: Session, item: Any) -> None:
+    from hub.polls import counting, named_board
+
+    click.echo(f"  anslagstavla: {item.board_size} poster, huvud {counting.head_of(item)}")
+    for row in named_board.named_rows(session, item.id):
+        chosen = "(visas när omröstningen stängt)" if row.chosen is None else ", ".join(row.chosen) or "-"
+        why = f" ({row.reason})" if row.reason else ""
+        click.echo(f"  {row.seq:>4} {row.name or '-'} <{row.employee_id or '-'}> {row.status}{why}: {chosen}")
+    result = counting.result_of(item)
+    if result is not None:
+        for choice, count in zip(drafts_options(item), result.counts, strict=True):
+            click.echo(f"  {count:>8}  {choice}")
+        click.echo(f"  räknade valsedlar: {result.counted}")
+
+
+def drafts_options(item: Any) -> list[str]:
+    from hub.polls.drafts import options_of
+
+    return [choice.name for choice in options_of(item)]
 
 
 @poll.command("roll")
@@ -432,12 +469,18 @@ def poll_partial(poll_id: str, files: tuple[Path, ...], as_trustee: str | None, 
 @plain_errors
 @poll_errors
 def poll_publish(poll_id: str, config_path: Path | None) -> None:
-    """Publish the result and the election record of a counted poll."""
-    from hub.polls.counting import publish
+    """Publish the result and the election record of a counted poll (a closed poll in which no ballot counts
+    is counted here, without the trustees: every count is 0)."""
+    from hub.polls.counting import publish, staff_card_authorities
+    from hub.polls.drafts import get_poll
 
-    with _session(config_path) as (_s, session):
-        row = publish(session, poll_id, actor=_cli_actor())
+    with _session(config_path) as (settings, session):
+        item = get_poll(session, poll_id)
+        unvoted = item.state == "closed" and item.secret
+        row = publish(session, poll_id, actor=_cli_actor(), staff_cas=staff_card_authorities(settings))
         digest = row.sha256
+    if unvoted:
+        click.echo("Ingen valsedel räknas: resultatet är noll för varje alternativ, utan dekryptering.")
     click.echo(f"Valprotokollet för {poll_id} är publicerat (SHA-256 {digest}).")
 
 

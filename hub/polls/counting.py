@@ -6,6 +6,10 @@ decrypts its aggregate with `tinget trustee decrypt`, and uploads the file (`upl
 combines them (`tally.combine`): the poll is tallied, and nothing is decrypted before the close (SEC-06) or
 ballot by ballot (SEC-05). `publish` stores the election record (`record.record_lines`), which `tinget verify`
 checks (SEC-09).
+
+A closed poll on whose board no ballot counts (nobody voted, or every ballot was rejected) needs no trustee: the
+sum of no ballots hides nothing, the result is all zeros (`count_without_trustees`, D66). It is done when the
+officer publishes, not at the close: ballots cast before the close at an offline kiosk may still arrive.
 """
 
 from __future__ import annotations
@@ -14,16 +18,19 @@ import hashlib
 import json
 from typing import Any
 
+from cryptography import x509
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.audit import log as audit_log
 from hub.db import utcnow
 from hub.polls import board as hub_board
-from hub.polls.drafts import PollError, get_poll, key_of, require_state, rules_of, trustees_of
+from hub.polls import named_board
+from hub.polls.drafts import PollError, get_poll, key_of, require_secret, require_state, rules_of, trustees_of
 from hub.polls.models import ElectionRecord, PartialRow, Poll
+from hub.settings import HubSettings
 from protocol import codec
-from protocol.ballots import board, keygen, record, tally
+from protocol.ballots import board, keygen, named, record, tally
 from protocol.ballots.keygen import KeygenError
 from protocol.ballots.tally import PartialDecryption, TallyError
 
@@ -31,14 +38,15 @@ AFTER_CLOSE = ("closed", "tallied", "published")
 
 
 def head_of(poll: Poll) -> str:
-    """The board's head: the last entry's hash (the genesis hash of an empty board)."""
-    return poll.board_head or board.genesis(poll.id)
+    """The board's head: the last entry's hash (the genesis hash of an empty board; a named board has its own)."""
+    return poll.board_head or (board.genesis(poll.id) if poll.secret else named.genesis(poll.id))
 
 
 def closed_board(session: Session, poll_id: str) -> bytes:
     """The closed board (`record.board_lines`) that trustees check and decrypt; refused before the close."""
     poll = get_poll(session, poll_id)
     require_state(poll, AFTER_CLOSE, "counted")
+    require_secret(poll, "decrypted by trustees")
     rules = rules_of(poll)
     return b"".join(record.board_lines(rules, key_of(poll), hub_board.entries(session, poll_id, rules)))
 
@@ -50,6 +58,7 @@ def upload_partial(
     tallied). ``as_trustee`` is the signed-in user on the web, who may upload only its own file."""
     poll = get_poll(session, poll_id, for_update=True)
     require_state(poll, "closed", "given partial decryptions")
+    require_secret(poll, "given partial decryptions")
     rules, key = rules_of(poll), key_of(poll)
     try:
         body = keygen.round_body(data, "decrypt", poll_id)
@@ -91,6 +100,20 @@ def upload_partial(
     return partial.index, True
 
 
+def count_without_trustees(session: Session, poll_id: str, *, actor: str) -> record.Result:
+    """Tally a closed poll on whose board no ballot counts: every count 0, nothing decrypted (audited; D66).
+    `PollError` when a ballot counts (then the trustees decrypt)."""
+    poll = get_poll(session, poll_id, for_update=True)
+    require_state(poll, "closed", "counted without the trustees")
+    require_secret(poll, "counted as a secret poll")
+    if poll.counted:
+        raise PollError(f"{poll.counted} ballots count on the board of {poll_id}: the trustees must decrypt their sum")
+    _tally(session, poll, [], actor)
+    result = result_of(poll)
+    assert result is not None
+    return result
+
+
 def _partials(session: Session, poll_id: str, rules: Any) -> list[PartialDecryption]:
     rows = session.scalars(select(PartialRow).where(PartialRow.poll_id == poll_id).order_by(PartialRow.trustee))
     return [PartialDecryption.from_json(json.loads(row.body), rules) for row in rows]
@@ -123,17 +146,31 @@ def result_of(poll: Poll) -> record.Result | None:
     return record.Result(tuple(data["counts"]), data["counted"])
 
 
-def publish(session: Session, poll_id: str, *, actor: str) -> ElectionRecord:
-    """Store the election record of a tallied poll and mark it published (audited)."""
+def publish(
+    session: Session, poll_id: str, *, actor: str, staff_cas: list[x509.Certificate] | None = None
+) -> ElectionRecord:
+    """Store the election record of a tallied poll and mark it published (audited). A closed poll on whose
+    board no ballot counts is tallied first, without the trustees (`count_without_trustees`); so is a closed
+    named poll, by its plain sum (`named_board.count_named`), whose record lists ``staff_cas``, the authorities
+    whose staff cards the hub accepts (`staff_card_authorities(settings)`), for the verifier."""
     poll = get_poll(session, poll_id, for_update=True)
+    if poll.state == "closed" and not poll.secret:
+        named_board.count_named(session, poll_id, actor=actor)
+    elif poll.state == "closed" and poll.counted == 0:
+        count_without_trustees(session, poll_id, actor=actor)
     require_state(poll, "tallied", "published")
-    rules, key = rules_of(poll), key_of(poll)
-    result = result_of(poll)
-    assert result is not None  # tallied
-    partials = _partials(session, poll_id, rules)
-    entries = hub_board.entries(session, poll_id, rules)
-    aggregate = hub_board.running_aggregate(poll, rules)
-    body = b"".join(record.record_lines(rules, key, entries, aggregate, partials, result))
+    if poll.secret:
+        rules, key = rules_of(poll), key_of(poll)
+        result = result_of(poll)
+        assert result is not None  # tallied
+        partials = _partials(session, poll_id, rules)
+        entries = hub_board.entries(session, poll_id, rules)
+        aggregate = hub_board.running_aggregate(poll, rules)
+        body = b"".join(record.record_lines(rules, key, entries, aggregate, partials, result))
+    else:
+        if not staff_cas:
+            raise PollError("a named poll's record lists the staff card authorities: set eid_staff_ca_file")
+        body = named_board.record_of(session, poll, staff_cas)
     now = utcnow()
     row = ElectionRecord(
         poll_id=poll_id, body=body, sha256=hashlib.sha256(body).hexdigest(), published_by=actor, published_at=now
@@ -148,6 +185,13 @@ def publish(session: Session, poll_id: str, *, actor: str) -> ElectionRecord:
         details={"record_sha256": row.sha256, "head": head_of(poll)},
     )
     return row
+
+
+def staff_card_authorities(settings: HubSettings) -> list[x509.Certificate]:
+    """The CAs that issue the municipality's staff cards (``eid_staff_ca_file``; none when it is unset)."""
+    if settings.eid_staff_ca_file is None:
+        return []
+    return x509.load_pem_x509_certificates(settings.eid_staff_ca_file.read_bytes())
 
 
 def election_record(session: Session, poll_id: str) -> bytes:

@@ -1,8 +1,9 @@
 """Creating and editing a poll while it is a draft, and reading polls back.
 
 Everything that decides the result (options, method, limits, re-vote rule, age limit, schedule, roll, trustees)
-can change only while the poll is a draft; after opening, `edit_poll` refuses with `PollError`. Named polls
-(``secret=False``: a council "votering", signed and public) are not built yet and are refused at creation.
+can change only while the poll is a draft; after opening, `edit_poll` refuses with `PollError`. A named poll
+(``secret=False``: a staff vote, signed, plain and public by name, D77) has no roll, trustees, key or age limit;
+its voters are the members on the staff list, only those with one of ``roles`` when it names any.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from hub.audit import log as audit_log
 from hub.db import utcnow
 from hub.polls.models import Poll
+from hub.staff.roles import parse_roles
 from protocol.ballots.keygen import ElectionKey
 from protocol.ballots.poll import YES_NO_ABSTAIN, PollRules
 from protocol.ballots.poll import PollError as RulesError
@@ -57,6 +59,7 @@ class PollSpec:
     description_sv: str = ""
     description_en: str = ""
     secret: bool = True
+    roles: tuple[str, ...] = ()  # a named poll: the staff roles that may vote (none: every member with a card)
 
 
 YES_NO_ABSTAIN_LABELS = (
@@ -67,10 +70,16 @@ YES_NO_ABSTAIN_LABELS = (
 
 
 def _checked(poll_id: str, spec: PollSpec) -> tuple[PollSpec, PollRules]:
+    if spec.secret and spec.roles:
+        raise PollError("only a named poll has voting roles: a secret poll's voters are its roll")
     if not spec.secret:
-        # TODO(issue 6, named polls): a named vote is signed and public (DESIGN decision 5); it needs its own
-        # board and record format. Refused until then rather than run as a secret one.
-        raise PollError("named (non-secret) polls are not supported yet; create a secret poll")
+        if spec.min_age is not None:
+            raise PollError("a named poll has no age limit: its voters are staff")
+        try:
+            roles = parse_roles(spec.roles)
+        except ValueError as exc:
+            raise PollError(str(exc)) from None
+        spec = dataclasses.replace(spec, roles=tuple(sorted(role.value for role in roles)))
     if not spec.title_sv.strip():
         raise PollError("a poll needs a Swedish title")
     if spec.opens_at.tzinfo is None or spec.closes_at.tzinfo is None:
@@ -106,6 +115,7 @@ def _apply(poll: Poll, spec: PollSpec) -> None:
     poll.description_sv, poll.description_en = spec.description_sv, spec.description_en
     poll.options = json.dumps([dataclasses.asdict(o) for o in spec.options], ensure_ascii=False)
     poll.method, poll.revote, poll.secret, poll.min_age = spec.method, spec.revote, spec.secret, spec.min_age
+    poll.roles = json.dumps(list(spec.roles))
     poll.min_selections, poll.max_selections = spec.min_selections, spec.max_selections
     poll.opens_at, poll.closes_at = spec.opens_at, spec.closes_at
 
@@ -131,6 +141,9 @@ def edit_poll(session: Session, poll_id: str, spec: PollSpec, *, actor: str) -> 
     """Replace a draft's texts, options, rules and schedule (audited); refused once the poll has opened."""
     poll = get_poll(session, poll_id)
     require_state(poll, "draft", "edited")
+    if spec.secret != poll.secret:
+        # A secret draft may already have a roll and trustees, which a named poll must not carry (and back).
+        raise PollError(f"poll {poll_id} stays {'secret' if poll.secret else 'named'}: create a new poll instead")
     spec, _rules = _checked(poll_id, spec)
     _apply(poll, spec)
     poll.updated_at = utcnow()
@@ -140,6 +153,8 @@ def edit_poll(session: Session, poll_id: str, spec: PollSpec, *, actor: str) -> 
 
 def _summary(poll: Poll) -> dict[str, Any]:
     return {
+        "named": not poll.secret,
+        "roles": roles_of(poll),
         "method": poll.method,
         "options": len(options_of(poll)),
         "revote": poll.revote,
@@ -201,6 +216,19 @@ def rules_of(poll: Poll) -> PollRules:
         poll.max_selections,
         poll.revote,
     )
+
+
+def roles_of(poll: Poll) -> list[str]:
+    """A named poll's voting roles (empty: every member on the staff list; a secret poll has none)."""
+    return list(json.loads(poll.roles or "[]"))
+
+
+def require_secret(poll: Poll, doing: str) -> None:
+    """`PollError` for a named poll, which has no roll, trustees, key or decryption."""
+    if not poll.secret:
+        raise PollError(
+            f"poll {poll.id} is a named poll: it cannot be {doing} (its voters are staff, its ballots plain)"
+        )
 
 
 def trustees_of(poll: Poll) -> tuple[str, ...]:

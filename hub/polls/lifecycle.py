@@ -1,6 +1,7 @@
 """Opening and closing polls: draft → open → closed (then `hub.polls.counting` takes it to tallied and published).
 
-Opening needs the election key, the options and a non-empty roll, and a closing time still ahead. Closing
+Opening a secret poll needs the election key, the options and a non-empty roll, and a closing time still ahead;
+a named poll (D77) only the closing time. Closing
 before the planned time moves ``closes_at`` to now, so that a ballot cast after the close is rejected. Every
 change is audited. Both change what kiosks must know: the caller then republishes the sets
 (`hub.sets.service.publish_sets`; `open_and_publish` / `close_and_publish` do both).
@@ -27,13 +28,15 @@ def open_poll(session: Session, poll_id: str, *, actor: str, now: dt.datetime | 
     now = now or utcnow()
     poll = get_poll(session, poll_id, for_update=True)
     require_state(poll, "draft", "opened")
-    key = key_of(poll)
     rules = rules_of(poll)
-    if key.ceremony.poll_id != poll_id:
-        raise PollError("the election key belongs to another poll")
-    voters = roll_size(session, poll_id)
-    if voters == 0:
-        raise PollError(f"poll {poll_id} has an empty roll: import the voters first")
+    voters: int | None = None  # a named poll's voters are the staff list's members (D77): no roll, no key
+    if poll.secret:
+        key = key_of(poll)
+        if key.ceremony.poll_id != poll_id:
+            raise PollError("the election key belongs to another poll")
+        voters = roll_size(session, poll_id)
+        if voters == 0:
+            raise PollError(f"poll {poll_id} has an empty roll: import the voters first")
     if poll.closes_at <= now:
         raise PollError(f"poll {poll_id}'s closing time has passed: change the schedule first")
     poll.state, poll.opened_at, poll.updated_at = "open", now, now
@@ -44,7 +47,12 @@ def open_poll(session: Session, poll_id: str, *, actor: str, now: dt.datetime | 
         actor=actor,
         action="poll.opened",
         subject=poll_id,
-        details={"voters": voters, "opens_at": poll.opens_at.isoformat(), "closes_at": poll.closes_at.isoformat()},
+        details={
+            "voters": voters,
+            "named": not poll.secret,
+            "opens_at": poll.opens_at.isoformat(),
+            "closes_at": poll.closes_at.isoformat(),
+        },
         now=now,
     )
     return poll

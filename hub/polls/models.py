@@ -14,7 +14,9 @@ STATES = ("draft", "open", "closed", "tallied", "published")
 
 
 class Poll(Base):
-    """One poll. ``options`` is JSON ``[{"name", "sv", "en"}, …]``; ``trustees`` JSON usernames by index (1..n);
+    """One poll, secret or named (``secret`` false: staff votes, D77, whose ``roles`` JSON names the staff roles
+    that may vote, none: every member). ``options`` is JSON ``[{"name", "sv", "en"}, …]``; ``trustees`` JSON
+    usernames by index (1..n);
     ``election_key`` the `ElectionKey` JSON once the ceremony completed; ``aggregate`` the running encrypted sum
     of the counted ballots (`tally.aggregate_to_json`); ``result`` JSON ``{"counts", "counted"}`` once tallied."""
 
@@ -37,6 +39,7 @@ class Poll(Base):
     state: Mapped[str] = mapped_column(String(16), index=True)
     threshold: Mapped[int | None] = mapped_column(Integer)
     trustees: Mapped[str] = mapped_column(Text, default="[]")
+    roles: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")  # a named poll's voting roles
     election_key: Mapped[str | None] = mapped_column(Text)
     aggregate: Mapped[str | None] = mapped_column(Text)
     counted: Mapped[int] = mapped_column(Integer, default=0)
@@ -73,8 +76,9 @@ class CeremonyFile(Base):
 
 
 class BoardRow(Base):
-    """One bulletin-board entry: ``entry`` is the canonical JSON of its chained fields (`BoardEntry.chained_json`),
-    ``status`` counted, superseded or rejected. ``voter`` is the pseudonym (None when it could not be read)."""
+    """One bulletin-board entry: ``entry`` is the canonical JSON of its chained fields (`BoardEntry.chained_json`,
+    for a named poll `NamedEntry.chained_json`), ``status`` counted, superseded or rejected. ``voter`` is the
+    pseudonym (a named poll's: the employee id; None when it could not be read)."""
 
     __tablename__ = "poll_board"
     __table_args__ = (UniqueConstraint("poll_id", "tracking", name="uq_poll_board_poll_id_tracking"),)

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from hub.audit import log as audit_log
-from hub.polls.drafts import PollError, get_poll, require_state
+from hub.polls.drafts import PollError, get_poll, require_secret, require_state
 from hub.polls.models import RollEntry
 from protocol.identity import InvalidPersonnummer, parse_personnummer
 from protocol.polls import voter_pseudonym
@@ -50,6 +50,7 @@ def import_roll(
     first. Raises `PollError` when the poll is not a draft or the file is not text."""
     poll = get_poll(session, poll_id)
     require_state(poll, "draft", "given a new roll")
+    require_secret(poll, "given a roll")
     if len(data) > MAX_ROLL_BYTES:
         raise PollError(f"the roll file is larger than {MAX_ROLL_BYTES} bytes")
     try:

@@ -1,5 +1,6 @@
-"""What the ``polls`` and ``roll`` sets carry (`protocol.polls`): every open poll as a `PollNotice` with the hub's
-seal key, and each open poll's roll of pseudonyms with who has voted. Built by `hub.sets.service.build_bodies`."""
+"""What the ``polls`` and ``roll`` sets carry (`protocol.polls`): every open secret poll as a `PollNotice` with the
+hub's seal key, every open named poll as a `NamedPollNotice`, and each open secret poll's roll of pseudonyms with
+who has voted. Built by `hub.sets.service.build_bodies`."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from hub.polls import board as hub_board
-from hub.polls.drafts import drafts_labels, key_of, list_polls, ms, rules_of
+from hub.polls.drafts import drafts_labels, key_of, list_polls, ms, roles_of, rules_of
 from hub.polls.keys import roll_key, seal_key
 from hub.polls.models import Poll
 from hub.polls.roll import roll_pseudonyms
 from hub.settings import HubSettings
-from protocol.polls import PollNotice, PollRoll, PollsSet, roll_to_json
+from protocol.polls import NamedPollNotice, PollNotice, PollRoll, PollsSet, roll_to_json
 
 
 def board_url(settings: HubSettings, poll_id: str) -> str:
@@ -39,16 +40,35 @@ def notice_of(settings: HubSettings, poll: Poll) -> PollNotice:
     )
 
 
+def named_notice_of(settings: HubSettings, poll: Poll) -> NamedPollNotice:
+    """An open named poll as kiosks see it (D77)."""
+    title = {"sv": poll.title_sv, **({"en": poll.title_en} if poll.title_en else {})}
+    description = {"sv": poll.description_sv, **({"en": poll.description_en} if poll.description_en else {})}
+    return NamedPollNotice(
+        rules=rules_of(poll),
+        title=title,
+        description=description,
+        opens_at=ms(poll.opens_at),
+        closes_at=ms(poll.closes_at),
+        roles=tuple(roles_of(poll)),
+        board_url=board_url(settings, poll.id),
+        option_labels=drafts_labels(poll),
+    )
+
+
 def polls_content(settings: HubSettings, session: Session) -> dict[str, Any]:
-    """The ``polls`` set's content."""
-    notices = tuple(notice_of(settings, poll) for poll in list_polls(session, "open"))
-    return PollsSet(seal_key(settings).public, notices).to_json()
+    """The ``polls`` set's content: the open secret polls, and the open named polls."""
+    open_polls = list_polls(session, "open")
+    notices = tuple(notice_of(settings, poll) for poll in open_polls if poll.secret)
+    named = tuple(named_notice_of(settings, poll) for poll in open_polls if not poll.secret)
+    return PollsSet(seal_key(settings).public, notices, named).to_json()
 
 
 def roll_content(session: Session) -> dict[str, Any]:
-    """The ``roll`` set's content: per open poll, the eligible and the voted pseudonyms."""
+    """The ``roll`` set's content: per open secret poll, the eligible and the voted pseudonyms."""
     rolls = {
         poll.id: PollRoll(roll_pseudonyms(session, poll.id), hub_board.voted(session, poll.id))
         for poll in list_polls(session, "open")
+        if poll.secret
     }
     return roll_to_json(rolls)

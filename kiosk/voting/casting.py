@@ -22,7 +22,7 @@ from kiosk import outbox
 from kiosk.voting.models import CastBallot
 from protocol.ballots.ballot import cast_ballot, short_code
 from protocol.ballots.envelope import Envelope, card_signing_bytes, device_signing_bytes
-from protocol.polls import BALLOT_KIND, PollNotice, ballot_body, seal_certificate
+from protocol.polls import BALLOT_KIND, NamedPollNotice, PollNotice, ballot_body, seal_certificate
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def cast_here(session: Session) -> dict[str, set[str]]:
     return found
 
 
-def find_receipt(session: Session, notice: PollNotice, tracking_hash: str) -> Receipt | None:
+def find_receipt(session: Session, notice: PollNotice | NamedPollNotice, tracking_hash: str) -> Receipt | None:
     """The receipt of a ballot cast here (to show it again), or None."""
     row = session.get(CastBallot, tracking_hash)
     if row is None or row.poll_id != notice.poll_id:

@@ -125,9 +125,11 @@ def poll_text(texts: dict[str, str]) -> str:
 
 
 @bp.get("/vote")
-def index() -> str:
-    """The polls for the signed-in resident; without a card, how to take part."""
+def index() -> str | Response:
+    """The polls for the signed-in resident; staff go to their named polls; without a card, how to take part."""
     visitor = current_visitor()
+    if visitor is not None and visitor.kind is HolderKind.STAFF:
+        return redirect(url_for("named_voting.index"), 303)
     if visitor is None or visitor.kind is not HolderKind.RESIDENT:
         return render_template("voting/insert_card.html", staff=visitor is not None)
     polls = polls_for(_polls(), _rolls(), visitor.holder, _cast_here(), dt.datetime.now(dt.UTC))  # type: ignore[arg-type]

@@ -29,6 +29,12 @@ def empty_aggregate(rules: PollRules) -> Aggregate:
     return tuple(elgamal.ZERO for _ in rules.options)
 
 
+def is_empty(aggregate: Aggregate) -> bool:
+    """True for the aggregate of no ballots (the identity, both components, for every option): a board on
+    which no ballot counts. Its result is all zeros, and nothing is decrypted (D66)."""
+    return all(c == elgamal.ZERO for c in aggregate)
+
+
 def add_ballot(aggregate: Aggregate, ballot: Ballot) -> Aggregate:
     """The aggregate with ``ballot`` counted too: what the hub does as each counted ballot arrives."""
     return add_ciphertexts(aggregate, ballot.ciphertexts)
@@ -130,7 +136,10 @@ def decrypt_share(
     shares = []
     for option, ciphertext in enumerate(aggregate):
         if ciphertext.a == group.IDENTITY:
-            raise TallyError("the aggregate is empty: there is nothing to decrypt")
+            raise TallyError(
+                "the aggregate is empty: no ballot counts on this board, so there is nothing to decrypt "
+                "(the result is all zeros and is published without the trustees)"
+            )
         statement = _statement(rules, key, aggregate, index, option)
         shares.append(proofs.prove_decryption(statement, share, ciphertext.a, rng))
     return PartialDecryption(index, tuple(shares))
@@ -195,7 +204,16 @@ def discrete_log(point: Point, bound: int) -> int:
 def combine(
     rules: PollRules, key: ElectionKey, aggregate: Aggregate, partials: list[PartialDecryption], counted: int
 ) -> list[int]:
-    """The counts per option from at least k checked partial decryptions (raises `TallyError`)."""
+    """The counts per option from at least k checked partial decryptions (raises `TallyError`).
+
+    With no counted ballot (``counted == 0``) the aggregate must be empty and no partial decryption is taken:
+    the counts are all zeros, decrypted by nobody (D66)."""
+    if counted == 0:
+        if partials:
+            raise TallyError("no ballot counts: there is nothing to decrypt, so no partial decryption is taken")
+        if not is_empty(aggregate):
+            raise TallyError("no ballot counts, but the aggregate is not the empty one")
+        return [0 for _ in aggregate]
     if len({p.index for p in partials}) < key.ceremony.threshold:
         raise TallyError(f"need partial decryptions from at least {key.ceremony.threshold} trustees")
     for partial in partials:

@@ -60,7 +60,8 @@ class _Fact:
     status: str
 
 
-def _decode_line(line: bytes, where: str) -> dict[str, Any]:
+def decode_line(line: bytes, where: str) -> dict[str, Any]:
+    """One record line as a JSON object, refused (`RecordProblem` naming ``where``) unless canonical."""
     raw = line.rstrip(b"\n")
     try:
         data = codec.decode(raw, max_size=MAX_LINE_SIZE, canonical=False)  # validates every value
@@ -119,7 +120,7 @@ def _check_chunk(
     counted: list[Ballot] = []
     for offset, line in enumerate(lines):
         try:
-            data = _decode_line(line, "")
+            data = decode_line(line, "")
         except RecordProblem as exc:
             return facts, (first + offset, str(exc).strip()), []
         fact, problem, ballot = _entry_problem(data, rules, key)
@@ -193,7 +194,7 @@ class ClosedBoard:
 
 
 def _read_board(stream: Iterator[bytes], jobs: int) -> tuple[_Checker, bytes | None, list[str]]:
-    header = _decode_line(next(stream, b""), "the first line")
+    header = decode_line(next(stream, b""), "the first line")
     expected_keys = {"type", "format", "poll", "keygen"}
     if header.get("type") != "election" or header.get("format") != RECORD_FORMAT or set(header) != expected_keys:
         raise RecordProblem(f"the first line is not a {RECORD_FORMAT} election header")
@@ -250,7 +251,7 @@ def verify_lines(lines: Iterable[bytes], jobs: int = 1, expected_head: str | Non
         raise RecordProblem("the record ends without a tally line")
     if next(stream, None) is not None:
         raise RecordProblem("there are lines after the tally line")
-    return _check_tally(checker, _decode_line(tally_raw, "the tally line"), checks, expected_head)
+    return _check_tally(checker, decode_line(tally_raw, "the tally line"), checks, expected_head)
 
 
 def _check_entries(
@@ -296,10 +297,20 @@ def _check_tally(checker: _Checker, data: dict[str, Any], checks: list[str], exp
     if aggregate != checker.aggregate:
         raise RecordProblem("the published aggregate is not the sum of the counted ballots")
     checks.append("aggregate: the homomorphic sum of the counted ballots")
-    partials = _partials(data["partials"], rules, key, aggregate)
-    checks.append(
-        f"decryption: {len(partials)} trustees' partial decryptions, every proof holds against their verification keys"
-    )
+    if checker.counted == 0:
+        # D66: a sum of no ballots hides nothing; it is published undecrypted, and any partial is an error.
+        if data["partials"] != [] or not tally.is_empty(aggregate):
+            raise RecordProblem(
+                "no ballot counts on the board, so the aggregate must be empty and no partial decryption published"
+            )
+        partials: list[PartialDecryption] = []
+        checks.append("decryption: no ballot counts, so nothing is decrypted (the aggregate is the identity)")
+    else:
+        partials = _partials(data["partials"], rules, key, aggregate)
+        checks.append(
+            f"decryption: {len(partials)} trustees' partial decryptions, "
+            "every proof holds against their verification keys"
+        )
     result = data["result"]
     if not isinstance(result, dict) or set(result) != {"counts", "counted"} or result["counted"] != checker.counted:
         raise RecordProblem("the published number of counted ballots is not the number counted on the board")
@@ -310,7 +321,8 @@ def _check_tally(checker: _Checker, data: dict[str, Any], checks: list[str], exp
         or not all(type(c) is int and 0 <= c <= checker.counted for c in counts)
     ):
         raise RecordProblem("the published counts are not one number per option between 0 and the ballots counted")
-    for option, (count, point) in enumerate(zip(counts, tally.count_points(aggregate, partials), strict=True)):
+    points = tally.count_points(aggregate, partials) if partials else [group.IDENTITY for _ in counts]
+    for option, (count, point) in enumerate(zip(counts, points, strict=True)):
         if group.small_multiple(count) != point:
             raise RecordProblem(
                 f"the published count for option {option} ({rules.options[option]}) is not what the trustees decrypted"
@@ -344,8 +356,15 @@ def _partials(data: object, rules: PollRules, key: ElectionKey, aggregate: tally
 
 
 def verify_file(path: Path, jobs: int = 1, expected_head: str | None = None) -> Verified:
-    """Verify the record in the file at ``path`` (streamed, line by line)."""
+    """Verify the record in the file at ``path`` (streamed, line by line): a secret poll's election record,
+    or a named poll's record (`protocol.ballots.named_verify`), told apart by the first line's format."""
+    from protocol.ballots import named_verify  # it imports this module
+
     with path.open("rb") as stream:
+        if named_verify.is_named_record(stream.readline(MAX_LINE_SIZE + 1)):
+            stream.seek(0)
+            return named_verify.verify_named_lines(stream, expected_head)
+        stream.seek(0)
         return verify_lines(stream, jobs, expected_head)
 
 
@@ -357,7 +376,7 @@ def find_codes(path: Path, codes: Iterable[str]) -> dict[str, str | None]:
         return found
     with path.open("rb") as stream:
         for line in stream:
-            data = _decode_line(line, "a record line")
+            data = decode_line(line, "a record line")
             if data.get("type") != "entry" or not isinstance(data.get("tracking"), str):
                 continue
             full, short = data["tracking"], short_code(data["tracking"])

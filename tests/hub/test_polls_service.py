@@ -49,8 +49,12 @@ def test_a_draft_is_checked_when_created(session: Session) -> None:
         drafts.create_poll(session, "Budget 2027", ph.spec(now), actor="t")
     with pytest.raises(PollError, match="open before it closes"):
         drafts.create_poll(session, POLL, ph.spec(now, closes_at=now - dt.timedelta(days=2)), actor="t")
-    with pytest.raises(PollError, match="named"):
-        drafts.create_poll(session, POLL, ph.spec(now, secret=False), actor="t")
+    with pytest.raises(PollError, match="only a named poll has voting roles"):
+        drafts.create_poll(session, POLL, ph.spec(now, roles=("staff",)), actor="t")
+    with pytest.raises(PollError, match="no age limit"):
+        drafts.create_poll(session, POLL, ph.spec(now, secret=False, min_age=18), actor="t")
+    with pytest.raises(PollError, match="unknown role"):
+        drafts.create_poll(session, POLL, ph.spec(now, secret=False, roles=("mayor",)), actor="t")
     with pytest.raises(PollError, match="selections"):
         drafts.create_poll(
             session, POLL, ph.spec(now, method="approval", min_selections=0, max_selections=3), actor="t"

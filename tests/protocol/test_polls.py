@@ -9,6 +9,7 @@ from protocol.ballots.keygen import Ceremony
 from protocol.ballots.poll import approval
 from protocol.identity import parse_personnummer
 from protocol.polls import (
+    NamedPollNotice,
     PollNotice,
     PollRoll,
     PollSetError,
@@ -95,3 +96,41 @@ def test_a_roll_round_trips_and_refuses_what_is_not_a_pseudonym() -> None:
         roll_from_json({"polls": {"budget-2027": {"eligible": ["198504122386"], "voted": []}}})
     with pytest.raises(PollSetError):
         roll_from_json({"polls": {"budget-2027": {"eligible": []}}})
+
+
+NAMED = NamedPollNotice(
+    rules=approval("personalfest", ("lunch", "middag"), 1, 1),
+    title={"sv": "Personalfest"},
+    description={"sv": "Vad vill vi göra?"},
+    opens_at=1_800_000_000_000,
+    closes_at=1_800_600_000_000,
+    roles=("staff", "registrar"),
+    board_url="https://tinget.example/val/personalfest",
+    option_labels={"sv": ("Lunch", "Middag")},
+)
+
+
+def test_named_polls_ride_in_the_polls_set_only_when_there_are_some(notice: PollNotice) -> None:
+    """A set without named polls keeps its old bytes (no "named" field); one with them round trips."""
+    assert "named" not in PollsSet(bytes(range(32)), (notice,)).to_json()
+    again = PollsSet.from_json(PollsSet(bytes(range(32)), (notice,), (NAMED,)).to_json())
+    assert again.find_named("personalfest") == NAMED and again.find("personalfest") is None
+    assert NAMED.allows_roles(("staff",)) and not NAMED.allows_roles(("it",)) and not NAMED.allows_roles(())
+    assert NamedPollNotice.from_json({**NAMED.to_json(), "roles": []}).allows_roles(("it",))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda d: d.pop("roles"),
+        lambda d: d.update(roles=[""]),
+        lambda d: d.update(opens_at=d["closes_at"]),
+        lambda d: d["title"].pop("sv"),
+        lambda d: d.update(key={}),
+    ],
+)
+def test_a_malformed_named_poll_is_refused(damage) -> None:
+    document = NAMED.to_json()
+    damage(document)
+    with pytest.raises(PollSetError):
+        NamedPollNotice.from_json(document)

@@ -84,6 +84,7 @@ def record_of(election: Election, entries: list[BoardEntry], trustees: tuple[int
     states = board.statuses(entries, rules.revote)
     counted = [e.ballot for e, s in zip(entries, states, strict=True) if s == board.COUNTED and e.ballot]
     aggregate = tally.aggregate_of(rules, counted)
-    partials = [tally.decrypt_share(rules, key, i, election.shares[i], aggregate, rng) for i in trustees]
+    # A board on which no ballot counts is published undecrypted (D66): no trustee takes part.
+    partials = [tally.decrypt_share(rules, key, i, election.shares[i], aggregate, rng) for i in trustees if counted]
     aggregate, result = record.tally_result(rules, key, entries, partials)
     return list(record.record_lines(rules, key, entries, aggregate, partials, result))

@@ -155,3 +155,17 @@ def test_a_damaged_state_file_is_named_not_crashed_on(closed_board: Path, tmp_pa
 def test_tinget_help_lists_the_trustee_and_verify_commands() -> None:
     output = ok("--help").output
     assert "trustee" in output and "verify" in output
+
+
+def test_a_board_on_which_no_ballot_counts_is_combined_without_trustees(ceremony: Path, tmp_path: Path) -> None:
+    """D66: nobody decrypts the empty aggregate; `combine` with no partials writes a record that verifies."""
+    key = ElectionKey.from_json(json.loads((ceremony / "key.json").read_text()))
+    from tests.support.elections import Election
+
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"".join(record.board_lines(RULES, key, cast_all(Election(RULES, key, {}), [], seeded("e"), 1))))
+    refused = run("trustee", "decrypt", empty, "--state", ceremony / "trustee-1.state", "--out", tmp_path / "p.json")
+    assert refused.exit_code == 1 and "nothing to decrypt" in refused.output
+    ok("trustee", "combine", empty, "--out", tmp_path / "record.jsonl")
+    verified = ok("verify", tmp_path / "record.jsonl")
+    assert "0 ballots counted" in verified.output and "nothing is decrypted" in verified.output
