@@ -28,11 +28,11 @@ from tests.support.named import STAFF, device_sign, signed_envelope, staff_card
 
 RULES = poll.approval("personalfest", ("lunch", "middag", "utflykt"), 1, 2)
 DEVICE_KEY = ec.generate_private_key(ec.SECP256R1())
-T = int(time.time() * 1000)  # cast times within the test cards' validity
+T = int(time.time() * 1000)  # a time for decoding tests; signed ballots take theirs after their card is issued
 Lines = list[dict[str, Any]]
 
 
-def board_of(envelopes: list[NamedEnvelope], rejected: int = 0) -> list[NamedEntry]:
+def board_of(envelopes: list[NamedEnvelope], rejected: int = 0, at: int = T) -> list[NamedEntry]:
     entries: list[NamedEntry] = []
     prev = named.genesis(RULES.poll_id)
     for env in envelopes:
@@ -41,7 +41,7 @@ def board_of(envelopes: list[NamedEnvelope], rejected: int = 0) -> list[NamedEnt
         prev = entries[-1].hash
     for n in range(rejected):
         code = hashlib.sha256(f"refused-{n}".encode()).hexdigest()
-        entries.append(named.rejected(len(entries), prev, code, "the employee is not on the staff list", None, T))
+        entries.append(named.rejected(len(entries), prev, code, "the employee is not on the staff list", None, at))
         prev = entries[-1].hash
     return entries
 
@@ -49,15 +49,16 @@ def board_of(envelopes: list[NamedEnvelope], rejected: int = 0) -> list[NamedEnt
 @pytest.fixture(scope="module")
 def record(eid_issuer: Issuer) -> list[bytes]:
     cards = {name: staff_card(eid_issuer, name) for name in STAFF}
+    t0 = int(time.time() * 1000)  # after the cards: the session's issuer may be newer than this module
     envelopes = [
-        signed_envelope(cards["staff"], RULES.poll_id, (0,), T + 1_000, DEVICE_KEY),
-        signed_envelope(cards["olle"], RULES.poll_id, (1, 2), T + 1_100, DEVICE_KEY),
+        signed_envelope(cards["staff"], RULES.poll_id, (0,), t0 + 1_000, DEVICE_KEY),
+        signed_envelope(cards["olle"], RULES.poll_id, (1, 2), t0 + 1_100, DEVICE_KEY),
         signed_envelope(
-            cards["staff"], RULES.poll_id, (2,), T + 1_200, DEVICE_KEY, "follinge"
+            cards["staff"], RULES.poll_id, (2,), t0 + 1_200, DEVICE_KEY, "follinge"
         ),  # Karin changes her mind
-        signed_envelope(cards["petra"], RULES.poll_id, (0, 2), T + 900, DEVICE_KEY),  # from an offline kiosk
+        signed_envelope(cards["petra"], RULES.poll_id, (0, 2), t0 + 900, DEVICE_KEY),  # from an offline kiosk
     ]
-    return named.record_lines(RULES, ("staff",), [eid_issuer.issuing_ca()], board_of(envelopes, rejected=1))
+    return named.record_lines(RULES, ("staff",), [eid_issuer.issuing_ca()], board_of(envelopes, rejected=1, at=t0))
 
 
 def parse(lines: list[bytes]) -> Lines:
@@ -186,7 +187,7 @@ def test_a_named_ballot_is_checked_when_decoded() -> None:
 
 def test_the_envelope_round_trips_and_its_signatures_hold_only_unchanged(eid_issuer: Issuer) -> None:
     card = staff_card(eid_issuer, "olle")
-    env = signed_envelope(card, RULES.poll_id, (1,), T, DEVICE_KEY)
+    env = signed_envelope(card, RULES.poll_id, (1,), int(time.time() * 1000), DEVICE_KEY)
     decoded = NamedEnvelope.from_json(codec.decode(codec.encode(env.to_json()), max_size=1 << 16), RULES)
     assert decoded == env and named.verify_device_signature(DEVICE_KEY.public_key(), env)
     certificate = named.read_certificate(env.certificate)
