@@ -1,6 +1,7 @@
 """The public poll pages under ``/val/``: the polls, each poll's bulletin board with a tracking-code search (the
 kiosk receipt's QR code opens ``/val/<poll>?kod=<code>``), and after publication the result, its chart and the
-election record to check with ``tinget verify``. No sign-in; only what `hub.polls.public` answers is shown.
+election record to check with ``tinget verify``. No sign-in; only what `hub.polls.public` answers is shown. A named
+poll (staff vote) has its own template, fed only by `named_board.named_rows` (D83).
 """
 
 from __future__ import annotations

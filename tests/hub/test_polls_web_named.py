@@ -136,6 +136,7 @@ def test_a_named_poll_from_the_form_to_a_published_record_anyone_can_verify(
     assert f"The code {short_code(karin.tracking_hash)} is on the board: Counted." in found
     assert "is not on the board" in text(officer.get(f"/val/{POLL}?kod=AAAA-BBBB-CCCC-DDDD"))
     assert officer.get(f"/api/v1/poll-results/{POLL}").status_code == 404
+    assert "Polls marked public by name are staff votes" in text(officer.get("/val/"))
 
     answer = post(officer, f"{page}/close", {}, page=page)
     assert answer.status_code == 302

@@ -2,7 +2,8 @@
 
 Views stay thin: each hands the form's values to `hub.polls` in one unit of work and maps a
 `hub.polls.drafts.PollError` to a message on the same page (`hub.web.poll_text.explain`), never a 500. The
-actions on a poll (roll, trustees, opening, closing, publishing) are in `hub.web.admin.poll_actions`.
+actions on a poll (roll, trustees, opening, closing, publishing) are in `hub.web.admin.poll_actions`. A named poll
+(staff vote, D77) is chosen when created and keeps its kind; its page has no roll, trustees or age limit (D83).
 """
 
 from __future__ import annotations
