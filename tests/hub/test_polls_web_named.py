@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 
 from hub.app import create_app
 from hub.db import make_session_factory, unit_of_work, utcnow
+from hub.polls import drafts, lifecycle
 from hub.settings import HubSettings
 from hub.staff.roles import Role
 from hub.web.context import EXTENSION
@@ -208,3 +209,28 @@ def test_a_secret_poll_in_which_no_ballot_counts_is_published_from_the_page_with
     assert (verified.counts, verified.counted) == ((0, 0), 0)
     data = officer.get(f"/api/v1/poll-results/{poll_id}").json
     assert (data["named"], data["roles"], data["voters"], data["turnout"]) == (False, [], 4, 0.0)
+
+
+def test_an_unreadable_staff_ca_file_is_a_message_and_stops_no_secret_poll(hub: HubSettings, tmp_path: Path) -> None:
+    """SEC-19: publishing a named poll with a broken eid_staff_ca_file says what to fix; a secret poll needs none."""
+    now = utcnow()
+    engine = ph.engine_of(hub)
+    with unit_of_work(make_session_factory(engine)) as session:
+        drafts.create_poll(session, POLL, ph.spec(now, secret=False), actor="test")
+        lifecycle.open_poll(session, POLL, actor="test", now=now)
+        lifecycle.close_poll(session, POLL, actor="test", now=now)
+    engine.dispose()
+    ph.open_poll(hub, "tom-2027", now)
+    broken = tmp_path / "staff-ca.pem"
+    broken.write_text("not a certificate")
+    application = app_of(dataclasses.replace(hub, eid_staff_ca_file=broken))
+    try:
+        officer = member_client(application, "eva", Role.ELECTION_OFFICER)
+        page = f"/admin/polls/{POLL}"
+        answer = post(officer, f"{page}/publish", {}, page=page)
+        assert answer.status_code == 400 and "The hub cannot read eid_staff_ca_file" in text(answer)
+        secret = "/admin/polls/tom-2027"
+        assert post(officer, f"{secret}/close", {}, page=secret).status_code == 302
+        assert post(officer, f"{secret}/publish", {}, page=secret).status_code == 302
+    finally:
+        application.extensions[EXTENSION].engine.dispose()
