@@ -96,6 +96,7 @@ def test_a_named_poll_from_the_form_to_a_published_record_anyone_can_verify(
     page = f"/admin/polls/{POLL}"
     shown = text(officer.get(page))
     assert "This poll is public by name" in shown and '<span class="tag">Registrar</span>' in shown
+    assert "If a staff member votes again" in shown
     for hidden in ("Voter roll", "Trustees and the key ceremony", "Age limit", "Name the trustees"):
         assert hidden not in shown
     assert "Public by name (staff vote)" in text(officer.get("/admin/polls/"))
