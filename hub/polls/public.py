@@ -1,6 +1,7 @@
 """What anyone may see of the polls, read-only: the public list, a poll's board by pages, a tracking code's entry,
 and the published results. Drafts are never public; counts only once published (SEC-06), and no entry shows its
-voter's pseudonym (it is in the record for the verifier, not on the page).
+voter's pseudonym (it is in the record for the verifier, not on the page). A named poll's board is public by name
+(`named_board.named_rows`: choices only once it has closed, D78); its results carry ``named`` and no roll.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub.polls.counting import head_of, result_of
-from hub.polls.drafts import find_poll, options_of
+from hub.polls.drafts import find_poll, options_of, roles_of
 from hub.polls.models import BoardRow, ElectionRecord, PartialRow, Poll
+from hub.polls.named_board import NamedRow, named_rows
 from hub.polls.roll import roll_size
 from protocol.ballots.ballot import short_code
 
@@ -70,15 +72,27 @@ def find_entry(session: Session, poll_id: str, code: str) -> PublicEntry | None:
     return None if row is None else _public(row)
 
 
+def find_named_row(session: Session, poll_id: str, code: str, language: str) -> NamedRow | None:
+    """A named board's line for a tracking code (`hub.polls.board.find_code`), or None."""
+    from hub.polls.board import find_code
+
+    row = find_code(session, poll_id, code)
+    if row is None:
+        return None
+    return next((line for line in named_rows(session, poll_id, language) if line.seq == row.seq), None)
+
+
 def published_result(session: Session, poll: Poll) -> dict[str, Any] | None:
     """A published poll's result for the web and open data; None before publication."""
     result = result_of(poll)
     record = session.get(ElectionRecord, poll.id)
     if poll.state != "published" or result is None or record is None:
         return None
-    voters = roll_size(session, poll.id)
+    voters = roll_size(session, poll.id) if poll.secret else None  # a named poll has no roll (D77)
     return {
         "poll_id": poll.id,
+        "named": not poll.secret,
+        "roles": roles_of(poll),
         "title": {"sv": poll.title_sv, "en": poll.title_en or None},
         "method": poll.method,
         "options": [
@@ -87,7 +101,7 @@ def published_result(session: Session, poll: Poll) -> dict[str, Any] | None:
         ],
         "counted": result.counted,
         "voters": voters,
-        "turnout": round(result.counted / voters, 4) if voters else 0.0,
+        "turnout": None if voters is None else round(result.counted / voters, 4) if voters else 0.0,
         "opened_at": _iso(poll.opened_at),
         "closed_at": _iso(poll.closed_at),
         "published_at": _iso(record.published_at),

@@ -157,6 +157,8 @@ def _poll_result() -> dict[str, Any]:
         "type": "object",
         "required": [
             "poll_id",
+            "named",
+            "roles",
             "title",
             "method",
             "options",
@@ -173,12 +175,30 @@ def _poll_result() -> dict[str, Any]:
         ],
         "properties": {
             "poll_id": {"type": "string", "pattern": POLL_ID_PATTERN},
+            "named": {
+                "type": "boolean",
+                "description": "true for a named poll (a staff vote, public by name, no roll); false for a secret "
+                "poll of residents.",
+            },
+            "roles": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "A named poll's voting staff roles (empty: every member on the staff list).",
+            },
             "title": labels,
             "method": {"type": "string", "enum": ["single", "yes-no-abstain", "approval"]},
             "options": {"type": "array", "items": option},
             "counted": {"type": "integer", "minimum": 0, "description": "Ballots counted (one per voter)."},
-            "voters": {"type": "integer", "minimum": 0, "description": "Eligible voters on the roll."},
-            "turnout": {"type": "number", "minimum": 0, "description": "counted / voters."},
+            "voters": {
+                "type": ["integer", "null"],
+                "minimum": 0,
+                "description": "Eligible voters on the roll; null for a named poll, which has no roll.",
+            },
+            "turnout": {
+                "type": ["number", "null"],
+                "minimum": 0,
+                "description": "counted / voters; null for a named poll.",
+            },
             "opened_at": moment,
             "closed_at": moment,
             "published_at": {"type": "string", "format": "date-time"},
@@ -190,7 +210,8 @@ def _poll_result() -> dict[str, Any]:
                 "description": "The election record (JSON Lines); `tinget verify FILE` recomputes the result.",
             },
         },
-        "description": "A published poll's result. Polls are consultations (medborgardialog), not binding referendums.",
+        "description": "A published poll's result. Polls are consultations (medborgardialog), not binding referendums; "
+        "a named poll's record (`tinget/named-record/v1`) lists every ballot with the voter's name.",
     }
 
 

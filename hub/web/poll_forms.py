@@ -12,10 +12,21 @@ from zoneinfo import ZoneInfo
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from hub.polls.drafts import PollOption, PollSpec
+from hub.web.forms import role_labels
 
 LOCAL = ZoneInfo("Europe/Stockholm")  # what an officer in Krokom means by "08:00"
 TIME_FORMAT = "%Y-%m-%dT%H:%M"
@@ -28,6 +39,14 @@ def method_choices() -> list[tuple[str, str]]:
         ("single", str(_l("One option (single choice)"))),
         ("yes-no-abstain", str(_l("Yes, no or abstain"))),
         ("approval", str(_l("Several options (approval), between a minimum and a maximum"))),
+    ]
+
+
+def kind_choices() -> list[tuple[str, str]]:
+    """Secret or named, in the reader's language (chosen when the poll is created; it never changes)."""
+    return [
+        ("secret", str(_l("Secret poll (residents, encrypted, trustees count)"))),
+        ("named", str(_l("Named poll (staff vote, public by name)"))),
     ]
 
 
@@ -67,6 +86,13 @@ def local(at: dt.datetime) -> dt.datetime:
 class PollForm(FlaskForm):  # type: ignore[misc]
     """A draft poll: texts, options, rules and schedule."""
 
+    kind = RadioField(_l("Kind of poll"), default="secret", validators=[DataRequired()])
+    roles = SelectMultipleField(
+        _l("Named poll: the roles that vote (none: every member on the staff list)"),
+        option_widget=widgets.CheckboxInput(),
+        widget=widgets.ListWidget(prefix_label=False),
+        validators=[Optional()],
+    )
     poll_id = StringField(
         _l("Poll id (in addresses: lower-case letters, digits and hyphens)"),
         validators=[DataRequired(), Length(min=2, max=63)],
@@ -95,6 +121,8 @@ class PollForm(FlaskForm):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
         self.method.choices = method_choices()
         self.revote.choices = revote_choices()
+        self.kind.choices = kind_choices()
+        self.roles.choices = role_labels()
 
     def validate_options(self, field: TextAreaField) -> None:
         """The options must parse (the service checks the rest)."""
@@ -117,7 +145,9 @@ class PollForm(FlaskForm):  # type: ignore[misc]
             opens_at=self.opens_at.data.replace(tzinfo=LOCAL),
             closes_at=self.closes_at.data.replace(tzinfo=LOCAL),
             revote=self.revote.data,
-            min_age=self.min_age.data,
+            min_age=self.min_age.data if self.kind.data != "named" else None,  # staff: no age limit (D77)
+            secret=self.kind.data != "named",
+            roles=tuple(self.roles.data or ()) if self.kind.data == "named" else (),
         )
 
 

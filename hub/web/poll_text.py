@@ -35,6 +35,8 @@ _PATTERNS: tuple[tuple[str, str], ...] = (
     (r"^the roll file is larger", "roll_size"),
     (r"cannot be read as CSV", "roll_csv"),
     (r"^not a key ceremony file", "not_round_file"),
+    (r"set eid_staff_ca_file$", "no_staff_cas"),
+    (r"^eid_staff_ca_file cannot be read", "staff_cas_unreadable"),
 )
 
 
@@ -62,6 +64,11 @@ def explain(exc: PollError) -> str:
         "roll_size": _("The roll file is too large."),
         "roll_csv": _("The roll file cannot be read as CSV: a line is far too long. Save it as CSV (UTF-8) again."),
         "not_round_file": _("That is not a key ceremony file (announce, deliver or confirm)."),
+        "no_staff_cas": _(
+            "A named poll's record lists the authorities that issue staff cards, and the hub has none: "
+            "set eid_staff_ca_file in the hub's settings, then publish again."
+        ),
+        "staff_cas_unreadable": _("The hub cannot read eid_staff_ca_file: ask IT to check it, then publish again."),
     }
     for pattern, code in _PATTERNS:
         found = re.search(pattern, text)
@@ -103,6 +110,12 @@ def board_reason(reason: str) -> str:
         ("the pseudonym is not the card holder's", _("the ballot does not belong to the card holder")),
         ("not on the roll", _("the voter is not on the roll")),
         ("younger than the poll's age limit", _("the voter is younger than the poll's age limit")),
+        ("none of the roles that vote", _("the staff member has none of the roles that vote in this poll")),
+        ("not on the staff list", _("the staff member is not on the staff list")),
+        ("not the staff card of the employee", _("the card is not the staff card of the employee the ballot names")),
+        ("does not issue the municipality's staff cards", _("the card is not one of the municipality's staff cards")),
+        ("the card is refused", _("the employee card was not accepted (expired, revoked or unknown)")),
+        ("the card's certificate", _("the employee card's certificate could not be read")),
         ("unreadable", _("the ballot could not be read")),
         ("another poll", _("the ballot is for another poll")),
         ("does not fit the poll", _("the ballot does not fit the poll")),

@@ -175,6 +175,8 @@ def test_nonsense_in_any_officer_form_is_a_400_with_the_form_never_a_500(officer
         {"method": "approval", "options": "a | A\nb | B", "min_selections": "0", "max_selections": "x"},
         {"poll_id": "x" * 80},
         {"title_sv": ""},
+        {"kind": "bogus"},
+        {"kind": "named", "roles": ["staff", "nobody"]},
     ]
     for changes in bad_drafts:
         answer = post(officer, NEW, {**draft_form("ny-robust"), **changes}, page=NEW)

@@ -7,6 +7,7 @@ MQTT client inside gunicorn).
 
 from __future__ import annotations
 
+from cryptography import x509
 from flask import Flask, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
@@ -111,10 +112,11 @@ def poll_action(poll_id: str, action: str) -> Response | tuple[str, int]:
                 lifecycle.open_poll(db, poll_id, actor=actor())
                 store_poll_sets(db)
             elif action == "close":
-                lifecycle.close_poll(db, poll_id, actor=actor())
+                if not lifecycle.close_poll(db, poll_id, actor=actor()).secret:
+                    action = "close_named"
                 store_poll_sets(db)
             else:
-                counting.publish(db, poll_id, actor=actor())
+                counting.publish(db, poll_id, actor=actor(), staff_cas=staff_cas_for(db, poll_id))
     except PollError as exc:
         if drafts_missing(poll_id):
             abort(404)
@@ -123,10 +125,21 @@ def poll_action(poll_id: str, action: str) -> Response | tuple[str, int]:
         "reset": _("The key ceremony is reset: every trustee starts again from round 1."),
         "open": _("The poll is open. The kiosks receive it shortly."),
         "close": _("The poll is closed. The trustees can now download the closed board and decrypt the result."),
+        "close_named": _("The poll is closed. The choices are now on the public board; publish to count them."),
         "publish": _("The result and the election record are published."),
     }
     flash(messages[action])
     return redirect(url_for("admin.poll", poll_id=poll_id))
+
+
+def staff_cas_for(db: Session, poll_id: str) -> list[x509.Certificate] | None:
+    """The staff card authorities a named poll's record lists (D77); None for a secret poll, which needs none."""
+    if drafts.get_poll(db, poll_id).secret:
+        return None
+    try:
+        return counting.staff_card_authorities(hub_context().settings)
+    except (OSError, ValueError) as exc:
+        raise PollError(f"eid_staff_ca_file cannot be read: {exc}") from None
 
 
 def drafts_missing(poll_id: str) -> bool:

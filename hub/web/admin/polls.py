@@ -2,7 +2,8 @@
 
 Views stay thin: each hands the form's values to `hub.polls` in one unit of work and maps a
 `hub.polls.drafts.PollError` to a message on the same page (`hub.web.poll_text.explain`), never a 500. The
-actions on a poll (roll, trustees, opening, closing, publishing) are in `hub.web.admin.poll_actions`.
+actions on a poll (roll, trustees, opening, closing, publishing) are in `hub.web.admin.poll_actions`. A named poll
+(staff vote, D77) is chosen when created and keeps its kind; its page has no roll, trustees or age limit (D83).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from hub.staff.accounts import list_staff
 from hub.staff.roles import Role
 from hub.web import auth
 from hub.web.admin import bp
-from hub.web.context import work
+from hub.web.context import hub_context, work
 from hub.web.forms import ConfirmForm
 from hub.web.poll_forms import FileForm, PollForm, RollForm, TrusteesForm, local, options_text
 from hub.web.poll_text import explain, template_helpers
@@ -48,7 +49,9 @@ def valid_id(poll_id: str) -> str:
 
 
 def readiness(db: Session, poll: Poll, now: dt.datetime) -> list[tuple[bool, str]]:
-    """What opening needs, each with whether it holds (the page's checklist)."""
+    """What opening needs, each with whether it holds (the page's checklist); a named poll only its schedule."""
+    if not poll.secret:
+        return [(poll.closes_at > now, _("The closing time is ahead"))]
     voters = roll.roll_size(db, poll.id)
     return [
         (bool(drafts.trustees_of(poll)), _("Trustees are named")),
@@ -85,6 +88,8 @@ def poll_page(poll_id: str, *, error: str | None = None, status: int = 200, **ex
             "head": counting.head_of(poll),
             "results": result_rows(poll),
             "staff": [m.username for m in list_staff(db) if m.active],
+            "roles": drafts.roles_of(poll),
+            "staff_cas": hub_context().settings.eid_staff_ca_file is not None,
         }
         db.expunge(poll)
     trustees_form = extra.pop("trustees_form", None) or TrusteesForm(
@@ -154,6 +159,8 @@ def poll_edit(poll_id: str) -> Response | tuple[str, int]:
     if request.method == "GET":
         form = PollForm(
             poll_id=poll.id,
+            kind="secret" if poll.secret else "named",
+            roles=drafts.roles_of(poll),
             title_sv=poll.title_sv,
             title_en=poll.title_en,
             description_sv=poll.description_sv,
@@ -170,6 +177,7 @@ def poll_edit(poll_id: str) -> Response | tuple[str, int]:
         return _form_page(form, poll_id)
     form = PollForm()
     form.poll_id.data = poll_id  # the id names the poll in the address; it is not changed here
+    form.kind.data = "secret" if poll.secret else "named"  # nor the kind: the service refuses a switch
     if not form.validate_on_submit():
         return _form_page(form, poll_id, status=400)
     try:
