@@ -497,3 +497,6 @@ def poll_record(poll_id: str, out: Path, config_path: Path | None) -> None:
     with _session(config_path) as (_s, session):
         out.write_bytes(election_record(session, poll_id))
     click.echo(f"Skrev {out}")
+
+
+from hub.polls import recheck_cli as _recheck_cli  # noqa: E402, F401 - adds `hub poll recheck`
