@@ -254,3 +254,13 @@ def test_the_scanner_ignores_two_stored_times_glued_together_but_not_a_number_af
     # SQLite keeps a row's columns side by side: "…35.960407" + "2026-12-01 …" reads like 960407-2026 (Luhn-valid).
     assert find_personnummer(b"2026-12-01 03:15:35.9604072026-12-01 03:16:12.647653") == []
     assert len(find_personnummer(b"03:15:35 " + PNR.encode())) == 1
+
+
+def test_the_scanner_ignores_digits_inside_a_hash_glued_to_a_word_but_not_a_number_glued_to_a_name() -> None:
+    digits = PNR.replace("-", "")[2:]  # ten digits, the form without century
+    assert len(find_personnummer(f"x {digits} y".encode())) == 1
+    glued = "3fa0c" + digits + "b" * 50 + "demo"  # a long hex value with a digit stretch, then a text column
+    assert find_personnummer(glued.encode()) == []
+    assert len(find_personnummer(b"Anna Svensson" + PNR.encode() + b"ange")) == 1
+    assert len(find_personnummer(b"\x01Anna" + PNR.encode() + b"ange\x00")) == 1
+    assert find_personnummer(b"\x00\x00\x13\x02" + b"c" + digits.encode() + b"be07a9f3c1d2e4f5a6b\x00") == []

@@ -21,6 +21,10 @@ _CANDIDATE = re.compile(
 )
 _HEX_TOKEN = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f]{32,128}(?![0-9A-Za-z])")
 _DIGEST_LENGTHS = {32, 40, 64, 128}
+# A long run of hex with letters in it is a hash, point or key glued to its neighbour in a database row
+# ("…d628f" + "demo…"), or a piece of one that SQLite split across overflow pages: a ten-digit stretch inside it is
+# not a number either. (A number glued to a name, "Anna" + number + "ange", makes a run of 14 and is still found.)
+_GLUED_HEX = re.compile(r"[0-9A-Fa-f]{24,}")
 # The fraction of a stored time of day: "03:15:35." then microseconds, which SQLite may store right before the
 # next timestamp ("…35.960407" + "2026-12-01 …" reads as 960407-2026). Digits that follow it are not a number.
 _TIME_FRACTION = re.compile(r"[0-9]{2}:[0-9]{2}:[0-9]{2}\.$")
@@ -53,7 +57,11 @@ def _blank_digests(text: str) -> str:
     def _blank(m: re.Match[str]) -> str:
         return " " * len(m.group(0)) if len(m.group(0)) in _DIGEST_LENGTHS else m.group(0)
 
-    return _HEX_TOKEN.sub(_blank, text)
+    def _blank_glued(m: re.Match[str]) -> str:
+        run = m.group(0)
+        return " " * len(run) if any(ch.isalpha() for ch in run) else run
+
+    return _GLUED_HEX.sub(_blank_glued, _HEX_TOKEN.sub(_blank, text))
 
 
 def find_personnummer(data: bytes | str) -> list[str]:
