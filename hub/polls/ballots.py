@@ -24,6 +24,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from cryptography import x509
@@ -66,6 +67,7 @@ KIND = BALLOT_KIND
 MATERIALS_TTL_SECONDS = 300.0  # how long the CA files, revocation lists and keys read from disk are reused
 TIMEZONE = ZoneInfo("Europe/Stockholm")  # an age limit is judged by the Swedish calendar day of the cast
 COUNTED_STATES = ("tallied", "published")
+M = TypeVar("M")
 
 
 @dataclass(frozen=True)
@@ -100,20 +102,31 @@ def load_materials(settings: HubSettings) -> Materials:
     return Materials(tuple(roots), tuple(intermediates), revoked, trust, seal_key(settings), roll_secret(settings))
 
 
-class BallotHandler:
-    """The handler registered for `KIND`; reads the hub's files at most every `MATERIALS_TTL_SECONDS`."""
+class CheckingHandler(Generic[M]):
+    """A ballot handler that reads the hub's files (`load`) at most every `MATERIALS_TTL_SECONDS` and refuses,
+    keeping the action for `tinget hub poll recheck`, while they cannot be read. Subclasses say what they check."""
+
+    what = "ballots"
 
     def __init__(self, settings: HubSettings) -> None:
         self.settings = settings
         self._lock = threading.Lock()
-        self._materials: Materials | None = None
+        self._materials: M | None = None
         self._loaded_at = 0.0
 
-    def materials(self) -> Materials:
+    def load(self) -> M:
+        """Read the files; `TrustError`/`ConfigError` if unusable."""
+        raise NotImplementedError
+
+    def handle(self, session: Session, action: ActionContext, materials: M, now: dt.datetime) -> None:
+        """Check one action with the materials."""
+        raise NotImplementedError
+
+    def materials(self) -> M:
         """The current materials (re-read when stale)."""
         with self._lock:
             if self._materials is None or time.monotonic() - self._loaded_at >= MATERIALS_TTL_SECONDS:
-                self._materials = load_materials(self.settings)
+                self._materials = self.load()
                 self._loaded_at = time.monotonic()
             return self._materials
 
@@ -121,9 +134,19 @@ class BallotHandler:
         try:
             materials = self.materials()
         except (TrustError, ConfigError) as exc:
-            # The action and its body are kept as refused: staff can fix the configuration and replay it.
-            raise ActionRefused(f"the hub cannot check ballots now: {exc}") from None
-        handle_ballot(session, action, materials, now=dt.datetime.now(dt.UTC))
+            # The action and its body are kept as refused: staff can fix the configuration and recheck it.
+            raise ActionRefused(f"the hub cannot check {self.what} now: {exc}") from None
+        self.handle(session, action, materials, dt.datetime.now(dt.UTC))
+
+
+class BallotHandler(CheckingHandler[Materials]):
+    """The handler registered for `KIND`."""
+
+    def load(self) -> Materials:
+        return load_materials(self.settings)
+
+    def handle(self, session: Session, action: ActionContext, materials: Materials, now: dt.datetime) -> None:
+        handle_ballot(session, action, materials, now=now)
 
 
 def handle_ballot(session: Session, action: ActionContext, materials: Materials, *, now: dt.datetime) -> str:

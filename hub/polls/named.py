@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
-import time
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -27,11 +25,17 @@ from sqlalchemy.orm import Session
 
 from hub.ingest.handlers import ActionContext, ActionRefused
 from hub.polls import named_board
-from hub.polls.ballots import COUNTED_STATES, Materials, device_problem, load_materials, unreadable_tracking
+from hub.polls.ballots import (
+    COUNTED_STATES,
+    CheckingHandler,
+    Materials,
+    device_problem,
+    load_materials,
+    unreadable_tracking,
+)
 from hub.polls.drafts import find_poll, roles_of, rules_of
 from hub.polls.models import BoardRow, Poll
 from hub.sets.staff_list import staff_issuers
-from hub.sets.trust import TrustError
 from hub.settings import HubSettings
 from hub.staff.models import StaffUser
 from protocol.ballots import named
@@ -39,12 +43,10 @@ from protocol.ballots.named import NamedBallotError, NamedEnvelope
 from protocol.eid import HolderKind, certificate_fingerprint
 from protocol.eid_validation import Refused, ValidationPolicy, validate_certificate
 from protocol.polls import NAMED_BALLOT_KIND, PollSetError, parse_named_ballot_body, poll_id_of
-from protocol.settings import ConfigError
 
 log = logging.getLogger(__name__)
 
 KIND = NAMED_BALLOT_KIND
-MATERIALS_TTL_SECONDS = 300.0  # as for secret ballots: the files are re-read at most this often
 
 
 @dataclass(frozen=True)
@@ -60,29 +62,16 @@ def load_named_materials(settings: HubSettings) -> NamedMaterials:
     return NamedMaterials(load_materials(settings), frozenset(staff_issuers(settings)))
 
 
-class NamedBallotHandler:
+class NamedBallotHandler(CheckingHandler[NamedMaterials]):
     """The handler registered for `KIND`."""
 
-    def __init__(self, settings: HubSettings) -> None:
-        self.settings = settings
-        self._lock = threading.Lock()
-        self._materials: NamedMaterials | None = None
-        self._loaded_at = 0.0
+    what = "named ballots"
 
-    def materials(self) -> NamedMaterials:
-        """The current materials (re-read when stale)."""
-        with self._lock:
-            if self._materials is None or time.monotonic() - self._loaded_at >= MATERIALS_TTL_SECONDS:
-                self._materials = load_named_materials(self.settings)
-                self._loaded_at = time.monotonic()
-            return self._materials
+    def load(self) -> NamedMaterials:
+        return load_named_materials(self.settings)
 
-    def __call__(self, session: Session, action: ActionContext) -> None:
-        try:
-            materials = self.materials()
-        except (TrustError, ConfigError) as exc:
-            raise ActionRefused(f"the hub cannot check named ballots now: {exc}") from None
-        handle_named_ballot(session, action, materials, now=dt.datetime.now(dt.UTC))
+    def handle(self, session: Session, action: ActionContext, materials: NamedMaterials, now: dt.datetime) -> None:
+        handle_named_ballot(session, action, materials, now=now)
 
 
 def handle_named_ballot(session: Session, action: ActionContext, materials: NamedMaterials, *, now: dt.datetime) -> str:
