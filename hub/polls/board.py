@@ -14,6 +14,7 @@ same entry; the unique (poll, seq) and (poll, tracking) keys are the backstop.
 from __future__ import annotations
 
 import json
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -65,6 +66,29 @@ def append(session: Session, poll: Poll, rules: PollRules, entry: BoardEntry, *,
     if entry.accepted:
         assert entry.ballot is not None and entry.voter is not None and entry.cast_at is not None
         status = _apply_revote(session, poll, rules, entry)
+    return store_entry(session, poll, entry, status, device_id=device_id)
+
+
+class ChainedEntry(Protocol):
+    """What a board row is made of: a secret poll's `BoardEntry` or a named poll's entry."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def tracking(self) -> str: ...
+    @property
+    def hash(self) -> str: ...
+    @property
+    def voter(self) -> str | None: ...
+    @property
+    def cast_at(self) -> int | None: ...
+    @property
+    def reason(self) -> str | None: ...
+    def chained_json(self) -> dict[str, Any]: ...
+
+
+def store_entry(session: Session, poll: Poll, entry: ChainedEntry, status: str, *, device_id: str) -> str:
+    """Add the board row of ``entry`` with its ``status`` and move the poll's board head to it; the status."""
     session.add(
         BoardRow(
             poll_id=poll.id,

@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from hub.audit import log as audit_log
 from hub.db import utcnow
+from hub.polls.board import store_entry
 from hub.polls.drafts import PollError, get_poll, options_of, require_state, roles_of, rules_of
 from hub.polls.models import BoardRow, Poll
-from protocol import codec
 from protocol.ballots import board, named
 from protocol.ballots.ballot import short_code
 from protocol.ballots.named import NamedBallot, NamedEntry
@@ -46,25 +46,7 @@ def append(session: Session, poll: Poll, entry: NamedEntry, *, device_id: str) -
     status = board.REJECTED
     if entry.accepted:
         status = _apply_revote(session, poll, entry)
-    session.add(
-        BoardRow(
-            poll_id=poll.id,
-            seq=entry.seq,
-            tracking=entry.tracking,
-            code=short_code(entry.tracking).replace("-", ""),
-            hash=entry.hash,
-            voter=entry.voter,
-            cast_at=entry.cast_at,
-            status=status,
-            reason=entry.reason,
-            entry=codec.encode(entry.chained_json()).decode("utf-8"),
-            device_id=device_id,
-            received_at=utcnow(),
-        )
-    )
-    poll.board_head, poll.board_size = entry.hash, entry.seq + 1
-    session.flush()
-    return status
+    return store_entry(session, poll, entry, status, device_id=device_id)
 
 
 def _apply_revote(session: Session, poll: Poll, entry: NamedEntry) -> str:
