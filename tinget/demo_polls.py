@@ -9,7 +9,6 @@ Each trustee's private state stays in its own file under ``var/demo/trustees/``.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,14 +73,9 @@ def seed_trustees(hub_config: Path, password: str) -> None:
 
 def _tinget(*args: str | Path) -> str:
     """Run one `tinget` command as a trustee or the hub's operator would; its output (or a one-line error)."""
-    import subprocess
+    from tinget.demo import _run_cli
 
-    argv = [sys.executable, "-m", "tinget.cli", *(str(a) for a in args)]
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        shown = " ".join(str(a) for a in args)
-        raise click.ClickException(f"`tinget {shown}` failed: {(done.stderr or done.stdout).strip()}")
-    return done.stdout
+    return _run_cli([str(a) for a in args])
 
 
 class TrusteeDesk:
