@@ -148,7 +148,7 @@ class SyncAgent:
         later: list[tuple[Received, Message]] = []
         for event in events:
             if isinstance(event, Connected):
-                forgotten = self.inflight.forget()
+                forgotten = self.inflight.forget(sent_before=event.at or None)
                 self._next_heartbeat = time.monotonic()
                 log.info(
                     "connected to the broker; every unacked action is due again",

@@ -121,12 +121,17 @@ class InFlight:
                     del self._busy[action_id]
         return late
 
-    def forget(self) -> int:
-        """After a reconnect: nothing is in flight any more (attempt counts stay); return how many were."""
-        count = len(self._batches)
-        self._batches.clear()
-        self._busy.clear()
-        return count
+    def forget(self, sent_before: float | None = None) -> int:
+        """After a reconnect: the batches published before it (on the same clock; all when None) are no longer
+        in flight, so their actions are due again (attempt counts stay); return how many were forgotten. A batch
+        published on the new connection before the agent heard of it stays: it was sent on that connection."""
+        gone = [b for b in self._batches.values() if sent_before is None or b.sent_at < sent_before]
+        for batch in gone:
+            del self._batches[batch.batch_id]
+            for action_id in batch.action_ids:
+                if self._busy.get(action_id) == batch.batch_id:
+                    del self._busy[action_id]
+        return len(gone)
 
     def next_deadline(self) -> float | None:
         """The earliest deadline of a batch in flight, on the injected clock, or ``None``."""

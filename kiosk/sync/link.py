@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ class Connected:
 
     generation: int
     session_present: bool
+    at: float = 0.0  # time.monotonic() when the broker accepted us (0: unknown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +117,8 @@ class BrokerLink:
         client.subscribe(topics.sets_subscription(), qos=1)
         online = client.publish(self._state_topic, state_payload(self.device, "online"), qos=1, retain=True)
         self._track(online, 1)
-        self.events.put(Connected(generation, bool(getattr(flags, "session_present", False))))
+        accepted = time.monotonic()
+        self.events.put(Connected(generation, bool(getattr(flags, "session_present", False)), accepted))
 
     def _on_disconnect(self, _c: paho.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         self.events.put(Disconnected(self._generation, str(reason)))

@@ -93,6 +93,17 @@ def test_an_ack_for_a_resent_action_clears_it_from_an_older_batch_too(clock):
     assert flight.busy_count == 0
 
 
+def test_a_reconnect_keeps_a_batch_already_sent_on_the_new_connection(clock):
+    """The agent may publish on a new connection before it handles the news of it: that batch is not resent."""
+    flight = inflight(clock)
+    flight.sent("old", ["a1"], wall_ms=0)
+    connected_at = clock()
+    clock.advance(0.002)
+    flight.sent("new", ["a2"], wall_ms=0)
+    assert flight.forget(sent_before=connected_at + 0.001) == 1
+    assert not flight.is_busy("a1") and flight.is_busy("a2") and len(flight) == 1
+
+
 def test_a_reconnect_forgets_every_batch_so_everything_unacked_is_due(clock):
     flight = inflight(clock)
     flight.sent("b1", ["a1"], wall_ms=0)
