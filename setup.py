@@ -1,9 +1,10 @@
-"""Build hook: compile the gettext catalogs (.po → .mo) into every built package, so that an installed hub or
-kiosk speaks Swedish without the checkout's set-up script. All other metadata lives in pyproject.toml."""
+"""Build hooks: compile the gettext catalogs (.po → .mo) into every built package, so that an installed hub or
+kiosk speaks Swedish without the checkout's set-up script, and build the one C extension. All other metadata lives
+in pyproject.toml."""
 
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Extension, setup
 from setuptools.command.build_py import build_py
 
 
@@ -24,4 +25,13 @@ class BuildPyWithCatalogs(build_py):
                 write_mo(out, catalog)
 
 
-setup(cmdclass={"build_py": BuildPyWithCatalogs})
+# Variable-time ristretto255 arithmetic for public data (proof checking, tallies): docs/decisions.md D84. Optional:
+# without a C compiler the same results come, more slowly, from libsodium (protocol/ballots/public_arithmetic.py).
+PUBLIC_ARITHMETIC = Extension(
+    "protocol.ballots._public_arithmetic",
+    ["protocol/ballots/_public_arithmetic.c"],
+    extra_compile_args=["-O2", "-std=gnu11"],
+    optional=True,
+)
+
+setup(cmdclass={"build_py": BuildPyWithCatalogs}, ext_modules=[PUBLIC_ARITHMETIC])

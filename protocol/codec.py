@@ -55,6 +55,8 @@ def _where(path: str) -> str:
 
 def _check_text(text: str, path: str) -> str | None:
     """Return what is wrong with ``text`` as protocol text, or None."""
+    if text.isascii():  # ASCII text is always NFC and holds no surrogates (most protocol text: ids, hex, dates)
+        return None
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -181,7 +183,7 @@ def decode(data: bytes | bytearray | memoryview, *, max_size: int, canonical: bo
     if bad:
         raise DecodeError(bad)
     if canonical:
-        expected = encode(obj)
+        expected = encode_valid(obj)  # `problem` has just checked every value
         if expected != raw:
             at = next((i for i, (a, b) in enumerate(zip(expected, raw, strict=False)) if a != b), None)
             where = f"first difference at byte {at}" if at is not None else "length differs"

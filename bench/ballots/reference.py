@@ -79,22 +79,20 @@ def encrypt_and_prove(group: SchnorrGroup, key: int, bits: list[int], lo: int, h
 
 
 def prove(group: SchnorrGroup, key: int, cts: list, ct: tuple[int, int], r: int, m: int, lo: int, hi: int) -> list:
+    """Branches [A, B, c, s] for v = lo..hi: the commitment form Tinget's ballots use (docs/decisions.md D84)."""
     p, q, g = group.p, group.q, group.g
     a, b = ct
     branches: list[list[int]] = []
-    commitments = []
     w = secrets.randbelow(q)
     for v in range(lo, hi + 1):
         if v == m:
-            branches.append([0, 0])
-            commitments.append((pow(g, w, p), pow(key, w, p)))
+            branches.append([pow(g, w, p), pow(key, w, p), 0, 0])
         else:
             c, s = secrets.randbelow(q), secrets.randbelow(q)
-            branches.append([c, s])
-            commitments.append(_commit(group, key, a, b, v, c, s))
-    total = challenge(group, key, cts, ct, lo, hi, commitments)
-    real = (total - sum(c for c, _s in branches)) % q
-    branches[m - lo] = [real, (w + real * r) % q]
+            branches.append([*_commit(group, key, a, b, v, c, s), c, s])
+    total = challenge(group, key, cts, ct, lo, hi, [(x, y) for x, y, _c, _s in branches])
+    real = (total - sum(c for _x, _y, c, _s in branches)) % q
+    branches[m - lo][2:] = [real, (w + real * r) % q]
     return branches
 
 
@@ -104,19 +102,51 @@ def _commit(group: SchnorrGroup, key: int, a: int, b: int, v: int, c: int, s: in
     return pow(g, s, p) * pow(a, -c % q, p) % p, pow(key, s, p) * pow(shifted, -c % q, p) % p
 
 
-def check(group: SchnorrGroup, key: int, cts: list, ct: tuple[int, int], branches: list, lo: int, hi: int) -> bool:
+def _member(group: SchnorrGroup, x: int) -> bool:
+    """Subgroup membership: the reference validates every received element, as Tinget does."""
+    return 1 < x < group.p and pow(x, group.q, group.p) == 1
+
+
+def check(
+    group: SchnorrGroup, key: int, cts: list, ct: tuple[int, int], branches: list, lo: int, hi: int, exps: dict
+) -> bool:
+    """The challenge now; the equations g^s = A·a^c and H^s = B·(b/g^v)^c go into ``exps`` with random weights."""
+    q = group.q
+    if not all(_member(group, x) for x, y, _c, _s in branches for x in (x, y)):
+        return False
+    commitments = [(x, y) for x, y, _c, _s in branches]
+    if sum(c for _x, _y, c, _s in branches) % q != challenge(group, key, cts, ct, lo, hi, commitments):
+        return False
     a, b = ct
-    if not all(1 < x < group.p and pow(x, group.q, group.p) == 1 for x in ct):
-        return False  # subgroup membership: the reference validates received elements too
-    commitments = [_commit(group, key, a, b, v, c, s) for v, (c, s) in zip(range(lo, hi + 1), branches, strict=True)]
-    return sum(c for c, _s in branches) % group.q == challenge(group, key, cts, ct, lo, hi, commitments)
+    for v, (x, y, c, s) in zip(range(lo, hi + 1), branches, strict=True):
+        z1, z2 = secrets.randbits(128) | 1, secrets.randbits(128) | 1
+        for base, exponent in (
+            (group.g, z1 * s + z2 * c * v),
+            (a, -z1 * c),
+            (x, -z1),
+            (key, z2 * s),
+            (b, -z2 * c),
+            (y, -z2),
+        ):
+            exps[base] = (exps.get(base, 0) + exponent) % q
+    return True
 
 
 def verify(group: SchnorrGroup, key: int, ballot: list, lo: int, hi: int) -> bool:
+    """Every proof of a ballot, its equations checked together (one product of powers), as the hub does."""
+    p = group.p
     options, selections = ballot[:-1], ballot[-1]
     cts = [ct for ct, _proof in options]
+    if not all(_member(group, x) for ct in cts for x in ct):
+        return False
     a, b = 1, 1
     for x, y in cts:
-        a, b = a * x % group.p, b * y % group.p
-    ok = all(check(group, key, cts, ct, proof, 0, 1) for ct, proof in options)
-    return ok and check(group, key, cts, (a, b), selections, lo, hi)
+        a, b = a * x % p, b * y % p
+    exps: dict[int, int] = {}
+    ok = all(check(group, key, cts, ct, proof, 0, 1, exps) for ct, proof in options)
+    if not (ok and check(group, key, cts, (a, b), selections, lo, hi, exps)):
+        return False
+    product = 1
+    for base, exponent in exps.items():
+        product = product * pow(base, exponent, p) % p
+    return product == 1

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from protocol import codec
-from protocol.ballots import elgamal, group, proofs
+from protocol.ballots import elgamal, group, proofs, public_arithmetic
 from protocol.ballots.elgamal import Ciphertext
 from protocol.ballots.group import Point
 from protocol.ballots.poll import PollRules
 from protocol.ballots.proofs import RangeProof, Rng
 
-BALLOT_FORMAT = "tinget/ballot/v1"
+BALLOT_FORMAT = "tinget/ballot/v2"
 MAX_BALLOT_SIZE = 64 * 1024
 """A 64-option ballot is about 17 KB encoded; anything larger is refused before it is parsed."""
 SHORT_CODE_BYTES = 10
@@ -161,22 +161,58 @@ def cast_ballot(rules: PollRules, key: Point, selected: frozenset[int], rng: Rng
 
 
 def ballot_problem(rules: PollRules, key: Point, ballot: Ballot) -> str | None:
-    """What is wrong with a decoded ballot's proofs, as a sentence, or None when every proof holds."""
+    """What is wrong with a decoded ballot's proofs, as a sentence, or None when every proof holds.
+
+    Every proof's challenge is checked on its own; their equations are checked together, in one multi-scalar
+    multiplication (`public_arithmetic.Equations`), and only when that fails is each proof checked alone, to name it.
+    """
     if ballot.poll_id != rules.poll_id or len(ballot.options) != len(rules.options):
         return "the ballot does not fit the poll"
+    if rules.limits_selections and ballot.selections is None:
+        return "the proof of the number of selections is missing"
+    if not rules.limits_selections and ballot.selections is not None:
+        return "the ballot has a selections proof the poll does not call for"
+    proved = _proved(rules, ballot)
+    equations = public_arithmetic.Equations()
+    for statement, ciphertext, proof, lo, hi, failure in proved:
+        if not proofs.range_challenge_holds(statement, key, ciphertext, proof, lo, hi):
+            return failure
+        for terms in proofs.range_equations(key, ciphertext, proof, lo):
+            equations.add(terms)
+    if equations.hold():
+        return None
+    for statement, ciphertext, proof, lo, hi, failure in proved:
+        if not proofs.check_range(statement, key, ciphertext, proof, lo, hi):
+            return failure
+    return "the ballot's proofs do not hold together"  # not reached: a failing batch has a failing proof
+
+
+def _proved(rules: PollRules, ballot: Ballot) -> list[tuple[dict[str, object], Ciphertext, RangeProof, int, int, str]]:
+    """Each range proof of a ballot with its statement, ciphertext, range and the sentence naming its failure."""
     ciphertexts = ballot.ciphertexts
     public = [c.to_json() for c in ciphertexts]
-    for i, option in enumerate(ballot.options):
-        statement = _statement(rules, public, f"option/{i}")
-        if not proofs.check_range(statement, key, option.ciphertext, option.proof, 0, 1):
-            return f"the proof that option {i} holds 0 or 1 does not hold"
-    if rules.limits_selections:
-        if ballot.selections is None:
-            return "the proof of the number of selections is missing"
-        statement = _statement(rules, public, "selections")
+    proved = [
+        (
+            _statement(rules, public, f"option/{i}"),
+            option.ciphertext,
+            option.proof,
+            0,
+            1,
+            f"the proof that option {i} holds 0 or 1 does not hold",
+        )
+        for i, option in enumerate(ballot.options)
+    ]
+    if ballot.selections is not None:
         total = elgamal.total(list(ciphertexts))
-        if not proofs.check_range(statement, key, total, ballot.selections, rules.min_selections, rules.max_selections):
-            return f"the proof that {rules.min_selections}..{rules.max_selections} options are chosen does not hold"
-    elif ballot.selections is not None:
-        return "the ballot has a selections proof the poll does not call for"
-    return None
+        lo, hi = rules.min_selections, rules.max_selections
+        proved.append(
+            (
+                _statement(rules, public, "selections"),
+                total,
+                ballot.selections,
+                lo,
+                hi,
+                f"the proof that {lo}..{hi} options are chosen does not hold",
+            )
+        )
+    return proved

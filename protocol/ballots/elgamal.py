@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from protocol.ballots import group
+from protocol.ballots import group, public_arithmetic
 from protocol.ballots.group import Point, Scalar
 
 
@@ -58,7 +58,7 @@ def encrypt_with_nonce(key: Point, message: int, nonce: Scalar) -> Ciphertext:
 
 
 def total(ciphertexts: list[Ciphertext]) -> Ciphertext:
-    """The homomorphic sum of ``ciphertexts`` (`ZERO` for none)."""
-    a = group.total([c.a for c in ciphertexts])
-    b = group.total([c.b for c in ciphertexts])
+    """The homomorphic sum of ``ciphertexts`` (`ZERO` for none): public data, summed by `public_arithmetic`."""
+    a = public_arithmetic.total([c.a for c in ciphertexts])
+    b = public_arithmetic.total([c.b for c in ciphertexts])
     return Ciphertext(a, b)

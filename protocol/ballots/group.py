@@ -135,7 +135,7 @@ def point_from_hex(text: object, what: str = "point") -> Point:
     data = bytes.fromhex(text)
     if data == IDENTITY:
         raise GroupError(f"{what} is the identity element")
-    if not is_point(data):
+    if data[-1] & 0x80 or not is_point(data):  # libsodium ignores the top bit; RFC 9496 refuses it (D84)
         raise GroupError(f"{what} is not a valid ristretto255 point")
     return Point(data)
 

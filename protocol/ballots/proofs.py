@@ -1,11 +1,12 @@
-"""Non-interactive zero-knowledge proofs, all in challenge–response form and all made non-interactive by strong
+"""Non-interactive zero-knowledge proofs, all made non-interactive by strong
 Fiat–Shamir: the challenge hashes every public input of the statement and every commitment, under a domain
 string of its own (docs/verification.md, "Proofs").
 
 * `RangeProof`: a disjunctive Chaum–Pedersen proof (Cramer–Damgård–Schoenmakers) that a ciphertext (a, b)
-  under key H encrypts one of ``lo..hi``: for each value v a branch (cᵥ, sᵥ) with commitments
-  Aᵥ = sᵥ·G − cᵥ·a and Bᵥ = sᵥ·H − cᵥ·(b − v·G); the cᵥ must add up to the challenge. {0, 1} for each
-  option, the poll's minimum..maximum for the sum.
+  under key H encrypts one of ``lo..hi``: for each value v a branch (Aᵥ, Bᵥ, cᵥ, sᵥ) with
+  sᵥ·G = Aᵥ + cᵥ·a and sᵥ·H = Bᵥ + cᵥ·(b − v·G); the cᵥ must add up to the challenge, which hashes the
+  commitments. {0, 1} for each option, the poll's minimum..maximum for the sum. It is in commitment form so
+  that a ballot's equations can be checked together (`public_arithmetic.Equations`).
 * `KnowledgeProof`: a Schnorr proof of knowledge of x with X = x·G (a trustee's constant coefficient).
 * `DecryptionProof`: a Chaum–Pedersen proof that log_G X = log_A D (a trustee's partial decryption).
 
@@ -15,13 +16,14 @@ deterministic test vectors; in use they are libsodium's `group.random_scalar`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Self
 
-from protocol.ballots import group
+from protocol.ballots import group, public_arithmetic
 from protocol.ballots.elgamal import Ciphertext
 from protocol.ballots.group import Point, Scalar
+from protocol.ballots.public_arithmetic import Term
 
 RANGE_DOMAIN = "tinget/ballots/v1/range-proof"
 KNOWLEDGE_DOMAIN = "tinget/ballots/v1/knowledge-proof"
@@ -46,34 +48,51 @@ def _pair_json(c: Scalar, s: Scalar) -> list[str]:
 
 
 # ---- range proofs -------------------------------------------------------------------------------------------
+Branch = tuple[Point, Point, Scalar, Scalar]
+"""One value's branch of a range proof: the commitments Aᵥ, Bᵥ, the challenge cᵥ and the response sᵥ."""
+
+
 @dataclass(frozen=True, slots=True)
 class RangeProof:
-    """Branches (cᵥ, sᵥ) for v = lo, lo + 1, …, hi."""
+    """Branches (Aᵥ, Bᵥ, cᵥ, sᵥ) for v = lo, lo + 1, …, hi.
 
-    branches: tuple[tuple[Scalar, Scalar], ...]
+    The proof carries its commitments (rather than only (cᵥ, sᵥ), from which a verifier would recompute them one
+    scalar multiplication at a time) so that a verifier can check all of a ballot's equations together
+    (`range_equations`, `public_arithmetic.Equations`): docs/decisions.md D84.
+    """
+
+    branches: tuple[Branch, ...]
 
     def to_json(self) -> list[list[str]]:
-        """The wire form: ``[[c_lo, s_lo], …, [c_hi, s_hi]]``."""
-        return [_pair_json(c, s) for c, s in self.branches]
+        """The wire form: ``[[A_lo, B_lo, c_lo, s_lo], …, [A_hi, B_hi, c_hi, s_hi]]``."""
+        return [[group.to_hex(a), group.to_hex(b), group.to_hex(c), group.to_hex(s)] for a, b, c, s in self.branches]
 
     @classmethod
     def from_json(cls, data: object, branches: int, what: str = "proof") -> RangeProof:
         """Decode a received range proof that must have exactly ``branches`` branches."""
         if not isinstance(data, list) or len(data) != branches:
             raise ProofError(f"{what} must have {branches} branches")
-        return cls(tuple(_pair(item, f"{what}[{i}]") for i, item in enumerate(data)))
+        return cls(tuple(_branch(item, f"{what}[{i}]") for i, item in enumerate(data)))
+
+    def commitments_json(self) -> list[list[str]]:
+        """``[[hex(A_lo), hex(B_lo)], …]``: the commitments as the challenge hashes them."""
+        return [[group.to_hex(a), group.to_hex(b)] for a, b, _c, _s in self.branches]
 
 
-def _range_commitments(
-    key: Point, ciphertext: Ciphertext, lo: int, branches: Sequence[tuple[Scalar, Scalar]]
-) -> list[list[str]]:
-    commitments = []
-    for offset, (c, s) in enumerate(branches):
-        shifted = group.sub(ciphertext.b, group.small_multiple(lo + offset)) if lo + offset else ciphertext.b
-        a_v = group.sub(group.base_mult(s), group.mult(c, ciphertext.a))
-        b_v = group.sub(group.mult(s, key), group.mult(c, shifted))
-        commitments.append([group.to_hex(a_v), group.to_hex(b_v)])
-    return commitments
+def _branch(data: object, what: str) -> Branch:
+    if not isinstance(data, list) or len(data) != 4:
+        raise ProofError(f"{what} must be a branch [A, B, c, s]")
+    return (
+        group.point_from_hex(data[0], f"{what}.A"),
+        group.point_from_hex(data[1], f"{what}.B"),
+        group.scalar_from_hex(data[2], f"{what}.c"),
+        group.scalar_from_hex(data[3], f"{what}.s"),
+    )
+
+
+def _shifted(ciphertext: Ciphertext, value: int) -> Point:
+    """b − value·G, by libsodium (the prover's side)."""
+    return group.sub(ciphertext.b, group.small_multiple(value)) if value else ciphertext.b
 
 
 def _range_challenge(
@@ -107,34 +126,59 @@ def prove_range(
     """
     if not lo <= value <= hi:
         raise ValueError("the value is outside the range it is to be proved in")
-    branches: list[tuple[Scalar, Scalar]] = []
-    commitments: list[list[str]] = []
+    simulated: dict[int, tuple[Scalar, Scalar]] = {}
+    commitments: list[tuple[Point, Point]] = []
     witness = rng()
     for v in range(lo, hi + 1):
         if v == value:
-            branches.append((group.scalar_from_int(0), group.scalar_from_int(0)))  # filled in below
-            commitments.append([group.to_hex(group.base_mult(witness)), group.to_hex(group.mult(witness, key))])
+            commitments.append((group.base_mult(witness), group.mult(witness, key)))
         else:
             c, s = rng(), rng()
-            branches.append((c, s))
-            commitments += _range_commitments(key, ciphertext, v, [(c, s)])
-    challenge = _range_challenge(statement, key, ciphertext, lo, hi, commitments)
-    real_c = challenge
-    for v, (c, _s) in zip(range(lo, hi + 1), branches, strict=True):
-        if v != value:
-            real_c = group.scalar_sub(real_c, c)
+            simulated[v] = (c, s)
+            commitments.append(
+                (
+                    group.sub(group.base_mult(s), group.mult(c, ciphertext.a)),
+                    group.sub(group.mult(s, key), group.mult(c, _shifted(ciphertext, v))),
+                )
+            )
+    hexed = [[group.to_hex(a), group.to_hex(b)] for a, b in commitments]
+    real_c = _range_challenge(statement, key, ciphertext, lo, hi, hexed)
+    for c, _s in simulated.values():
+        real_c = group.scalar_sub(real_c, c)
     real_s = group.scalar_add(witness, group.scalar_mul(real_c, nonce))
-    branches[value - lo] = (real_c, real_s)
-    return RangeProof(tuple(branches))
+    responses = [simulated.get(v, (real_c, real_s)) for v in range(lo, hi + 1)]
+    return RangeProof(tuple((a, b, c, s) for (a, b), (c, s) in zip(commitments, responses, strict=True)))
+
+
+def range_challenge_holds(
+    statement: Statement, key: Point, ciphertext: Ciphertext, proof: RangeProof, lo: int, hi: int
+) -> bool:
+    """The first half of checking a range proof: it has a branch per value and its cᵥ add up to the challenge."""
+    if len(proof.branches) != hi - lo + 1:
+        return False
+    challenge = group.scalar_to_int(_range_challenge(statement, key, ciphertext, lo, hi, proof.commitments_json()))
+    return sum(group.scalar_to_int(c) for _a, _b, c, _s in proof.branches) % group.ORDER == challenge
+
+
+def range_equations(key: Point, ciphertext: Ciphertext, proof: RangeProof, lo: int) -> list[list[Term]]:
+    """The second half: for each v, sᵥ·G − cᵥ·a − Aᵥ = 0 and sᵥ·H − cᵥ·b + cᵥ·v·G − Bᵥ = 0, as terms for
+    `public_arithmetic.Equations` (which checks them, and other proofs' equations, together)."""
+    equations: list[list[Term]] = []
+    for offset, (commit_a, commit_b, c_bytes, s_bytes) in enumerate(proof.branches):
+        c, s = group.scalar_to_int(c_bytes), group.scalar_to_int(s_bytes)
+        equations.append([(s, group.GENERATOR), (-c, ciphertext.a), (-1, commit_a)])
+        equations.append([(s, key), (-c, ciphertext.b), (c * (lo + offset), group.GENERATOR), (-1, commit_b)])
+    return equations
 
 
 def check_range(statement: Statement, key: Point, ciphertext: Ciphertext, proof: RangeProof, lo: int, hi: int) -> bool:
     """True when ``proof`` shows ``ciphertext`` encrypts a value in lo..hi under ``key`` for this statement."""
-    if len(proof.branches) != hi - lo + 1:
+    if not range_challenge_holds(statement, key, ciphertext, proof, lo, hi):
         return False
-    commitments = _range_commitments(key, ciphertext, lo, proof.branches)
-    challenge = group.scalar_to_int(_range_challenge(statement, key, ciphertext, lo, hi, commitments))
-    return sum(group.scalar_to_int(c) for c, _s in proof.branches) % group.ORDER == challenge
+    equations = public_arithmetic.Equations()
+    for terms in range_equations(key, ciphertext, proof, lo):
+        equations.add(terms)
+    return equations.hold()
 
 
 # ---- knowledge of a discrete logarithm (Schnorr) ------------------------------------------------------------
@@ -176,7 +220,8 @@ def prove_knowledge(statement: Statement, secret: Scalar, rng: Rng = group.rando
 
 def check_knowledge(statement: Statement, public: Point, proof: KnowledgeProof) -> bool:
     """True when ``proof`` shows knowledge of log_G ``public`` for this statement."""
-    commitment = group.sub(group.base_mult(proof.s), group.mult(proof.c, public))
+    c, s = group.scalar_to_int(proof.c), group.scalar_to_int(proof.s)
+    commitment = public_arithmetic.combine([(s, group.GENERATOR), (-c, public)])
     return _knowledge_challenge(statement, public, commitment) == proof.c
 
 
@@ -212,6 +257,7 @@ def prove_decryption(
 
 def check_decryption(statement: Statement, public: Point, base: Point, share: Point, proof: DecryptionProof) -> bool:
     """True when ``proof`` shows log_G ``public`` = log_base ``share`` for this statement."""
-    u = group.sub(group.base_mult(proof.s), group.mult(proof.c, public))
-    v = group.sub(group.mult(proof.s, base), group.mult(proof.c, share))
+    c, s = group.scalar_to_int(proof.c), group.scalar_to_int(proof.s)
+    u = public_arithmetic.combine([(s, group.GENERATOR), (-c, public)])
+    v = public_arithmetic.combine([(s, base), (-c, share)])
     return _decryption_challenge(statement, public, base, share, u, v) == proof.c

@@ -16,7 +16,7 @@ from tests.support.vectors import VECTORS, generate
 
 @pytest.fixture(scope="module")
 def vectors() -> dict[str, object]:
-    return json.loads((VECTORS / "ballots-v1.json").read_text())
+    return json.loads((VECTORS / "ballots-v2.json").read_text())
 
 
 def test_the_committed_vectors_are_exactly_what_the_code_generates() -> None:
@@ -53,3 +53,9 @@ def test_the_vectors_agree_with_the_documented_formulas(vectors: dict) -> None:
     for i, (nonce, ciphertext) in enumerate(zip(b["nonces"], cast.ciphertexts, strict=True)):
         expected = elgamal.encrypt_with_nonce(key, int(i in b["selected"]), group.scalar_from_hex(nonce))
         assert expected == ciphertext
+    # Option 0's proof, by the documented formulas with libsodium alone: sᵥ·G = Aᵥ + cᵥ·a, sᵥ·H = Bᵥ + cᵥ·(b − v·G).
+    a, b_point = cast.ciphertexts[0].a, cast.ciphertexts[0].b
+    for v, (commit_a, commit_b, c, s) in enumerate(cast.options[0].proof.branches):
+        shifted = group.sub(b_point, group.small_multiple(v)) if v else b_point
+        assert group.base_mult(s) == group.add(commit_a, group.mult(c, a))
+        assert group.mult(s, key) == group.add(commit_b, group.mult(c, shifted))

@@ -44,7 +44,13 @@ def generate() -> dict[str, bytes]:
             "generator": group.to_hex(group.GENERATOR),
             "order": str(group.ORDER),
             "multiples": {str(n): group.to_hex(group.small_multiple(n)) for n in (2, 3, 1000)},
-            "refused_points": ["00" * 32, "ff" * 32, "01" + "00" * 31, "ed" + "ff" * 30 + "7f"],
+            "refused_points": [
+                "00" * 32,
+                "ff" * 32,
+                "01" + "00" * 31,
+                "ed" + "ff" * 30 + "7f",
+                group.to_hex(group.GENERATOR)[:-2] + "f6",  # G with bit 255 set: libsodium alone would take it
+            ],
         },
         "challenge": {
             "domain": proofs.RANGE_DOMAIN,
@@ -67,18 +73,18 @@ def generate() -> dict[str, bytes]:
             "option_0_statement": statement,
         },
         "record": {
-            "file": "election-record-v1.jsonl",
+            "file": "election-record-v2.jsonl",
             "sha256": hashlib.sha256(record).hexdigest(),
             "counts": result["counts"],
             "counted": result["counted"],
-            "tampered_file": "election-record-v1-tampered.jsonl",
+            "tampered_file": "election-record-v2-tampered.jsonl",
             "tampered_failure": "the published count for option 0 (park) is not what the trustees decrypted",
         },
     }
     return {
-        "ballots-v1.json": codec.encode(vectors) + b"\n",
-        "election-record-v1.jsonl": record,
-        "election-record-v1-tampered.jsonl": tampered,
+        "ballots-v2.json": codec.encode(vectors) + b"\n",
+        "election-record-v2.jsonl": record,
+        "election-record-v2-tampered.jsonl": tampered,
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from protocol.ballots import elgamal, group, proofs
+from protocol.ballots import elgamal, group, proofs, public_arithmetic
 from protocol.ballots.proofs import RangeProof
 
 STATEMENT = {"poll": "poll-1", "subject": "option/0"}
@@ -46,17 +46,37 @@ def test_a_range_proof_is_bound_to_every_public_input(key: group.Point) -> None:
     assert not proofs.check_range(STATEMENT, key, other, proof, 0, 1)
 
 
-def test_a_tampered_challenge_or_response_fails(key: group.Point) -> None:
+def test_a_tampered_commitment_challenge_or_response_fails(key: group.Point) -> None:
     ciphertext, nonce = elgamal.encrypt(key, 0)
     proof = proofs.prove_range(STATEMENT, key, ciphertext, nonce, 0, 0, 1)
-    (c0, s0), (c1, s1) = proof.branches
+    (a0, b0, c0, s0), (a1, b1, c1, s1) = proof.branches
     one = group.scalar_from_int(1)
     for branches in [
-        ((group.scalar_add(c0, one), s0), (group.scalar_sub(c1, one), s1)),  # challenges still sum to c
-        ((c0, group.scalar_add(s0, one)), (c1, s1)),
-        ((c1, s1), (c0, s0)),
+        ((a0, b0, group.scalar_add(c0, one), s0), (a1, b1, group.scalar_sub(c1, one), s1)),  # sum still c
+        ((a0, b0, c0, group.scalar_add(s0, one)), (a1, b1, c1, s1)),
+        ((a0, b0, c0, s0), (a1, b1, c1, group.scalar_add(s1, one))),  # the simulated branch
+        ((group.add(a0, group.GENERATOR), b0, c0, s0), (a1, b1, c1, s1)),
+        ((a0, b1, c0, s0), (a1, b0, c1, s1)),
+        ((a1, b1, c1, s1), (a0, b0, c0, s0)),
     ]:
         assert not proofs.check_range(STATEMENT, key, ciphertext, RangeProof(branches), 0, 1)
+
+
+def test_equations_that_do_not_hold_are_found_whatever_the_batch_holds_besides(key: group.Point) -> None:
+    """The batch check: one false equation among many true ones fails the whole batch."""
+    ciphertext, nonce = elgamal.encrypt(key, 1)
+    good = proofs.prove_range(STATEMENT, key, ciphertext, nonce, 1, 0, 1)
+    (a0, b0, c0, s0), second = good.branches
+    bad = RangeProof(((a0, b0, c0, group.scalar_add(s0, group.scalar_from_int(1))), second))
+    for proof, holds in ((good, True), (bad, False)):
+        equations = public_arithmetic.Equations()
+        for _ in range(5):
+            for terms in proofs.range_equations(key, ciphertext, good, 0):
+                equations.add(terms)
+        for terms in proofs.range_equations(key, ciphertext, proof, 0):
+            equations.add(terms)
+        assert len(equations) == 24  # six proofs, two branches, two equations each
+        assert equations.hold() is holds
 
 
 def test_a_proof_for_one_key_cannot_be_replayed_under_a_key_the_prover_chose() -> None:

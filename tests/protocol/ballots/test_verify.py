@@ -164,8 +164,8 @@ MUTATIONS: dict[str, tuple[Callable[[Lines], Lines], str]] = {
 def tamper_proof(objects: Lines) -> Lines:
     entry = counted_entry(objects)
     option = entry["ballot"]["options"][1]
-    (c0, s0), pair = option["proof"]
-    entry["ballot"]["options"][1] = {**option, "proof": [[s0, c0], pair]}
+    (a0, b0, c0, s0), branch = option["proof"]
+    entry["ballot"]["options"][1] = {**option, "proof": [[a0, b0, s0, c0], branch]}
     from protocol.ballots.ballot import tracking_hash
 
     entry["tracking"] = tracking_hash(codec.encode(entry["ballot"]))

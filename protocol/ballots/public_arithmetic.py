@@ -1,0 +1,85 @@
+"""Arithmetic on public data only: checking received proofs and recomputing their commitments.
+
+Nothing secret passes through here (keys, nonces and proof randomness stay in `group`'s libsodium calls). The
+issue allows a faster representation for this part when a test cross-checks it against libsodium: the C extension
+``_public_arithmetic`` (variable-time ristretto255, Straus's multi-scalar multiplication; docs/decisions.md D84)
+does the work when it is built, and every function falls back to libsodium when it is not, with the same answers
+(tests/protocol/ballots/test_public_arithmetic.py runs both).
+
+`Equations` is the batch verifier: a proof in commitment form holds when a few linear equations in the group hold,
+and many such equations (a whole ballot's) hold together, except with probability about 2⁻¹²⁸, when one random
+combination of them does (docs/verification.md, "Checking many equations at once").
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+
+from protocol.ballots import group
+from protocol.ballots.group import Point
+
+try:
+    from protocol.ballots import _public_arithmetic as _native
+except ImportError:  # built without a C compiler: libsodium does the same work, more slowly
+    _native = None
+
+NATIVE = _native is not None
+"""Whether the C extension is in use (the benchmark prints it; the test suite requires it where it is built)."""
+WEIGHT_BITS = 128
+"""The random weights' size: a false equation survives a random combination with probability 2⁻¹²⁸."""
+
+Term = tuple[int, Point]
+"""A coefficient (any integer, taken mod ℓ) and a point: one summand coefficient·point of an equation."""
+
+
+def combine(terms: Iterable[Term]) -> Point:
+    """Σ coefficient·point, as the point's encoding (the identity is 32 zero bytes)."""
+    pairs = [(group.scalar_from_int(c), p) for c, p in terms if c % group.ORDER and p != group.IDENTITY]
+    if not pairs:
+        return group.IDENTITY
+    if _native is not None:
+        return Point(_native.msm(pairs))
+    return group.total([group.base_mult(s) if p == group.GENERATOR else group.mult(s, p) for s, p in pairs])
+
+
+def total(points: list[Point]) -> Point:
+    """The sum of ``points`` (the identity for none)."""
+    if _native is not None:
+        return Point(_native.sum_points(points))
+    return group.total(points)
+
+
+def is_point(data: bytes) -> bool:
+    """Whether ``data`` is the canonical encoding of a ristretto255 element (the C decoder, else libsodium's)."""
+    if _native is not None:
+        return len(data) == group.SIZE and bool(_native.is_valid_point(data))
+    return group.is_point(data) and not data[-1] & 0x80
+
+
+class Equations:
+    """Equations of the form Σ coefficient·point = identity, checked together.
+
+    Each added equation is multiplied by a fresh random weight (from the operating system, unknown to whoever made
+    the proofs) and the weighted sums are merged point by point, so that one multi-scalar multiplication checks
+    them all.
+    """
+
+    def __init__(self) -> None:
+        self._coefficients: dict[Point, int] = {}
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def add(self, terms: Iterable[Term]) -> None:
+        """Add the equation Σ coefficient·point = identity."""
+        weight = secrets.randbits(WEIGHT_BITS) | 1
+        merged = self._coefficients
+        for coefficient, point in terms:
+            merged[point] = (merged.get(point, 0) + weight * coefficient) % group.ORDER
+        self._count += 1
+
+    def hold(self) -> bool:
+        """True when every added equation holds (except with probability about 2⁻¹²⁸); True for none."""
+        return combine((c, p) for p, c in self._coefficients.items()) == group.IDENTITY
