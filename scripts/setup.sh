@@ -56,6 +56,15 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     touch "$stamp"
 fi
 
+# The C extension for checking ballot proofs (docs/decisions.md D84) is built in place by the editable install;
+# rebuild it when its source or setup.py changed since (a pulled change would otherwise run the old build).
+ext_src=protocol/ballots/_public_arithmetic.c
+ext_so=$(ls protocol/ballots/_public_arithmetic*.so 2>/dev/null | head -n 1)
+if [ -z "$ext_so" ] || [ "$ext_src" -nt "$ext_so" ] || [ setup.py -nt "$ext_so" ]; then
+    echo "setup: building the C extension for ballot proofs"
+    .venv/bin/python -m pip install -q --no-deps -e .
+fi
+
 # Translation catalogs: .po files are the source, .mo files are built here (never committed).
 for dir in kiosk/translations hub/translations; do
     [ -d "$dir" ] || continue
