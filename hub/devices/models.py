@@ -42,8 +42,9 @@ class Device(Base):
 class ReceivedAction(Base):
     """An action a kiosk confirmed to a person, stored exactly once: (device_id, msg_id) is unique.
 
-    ``status`` is "accepted" (its side effects were applied) or "refused" (kept with the reason and acked all
-    the same, so the kiosk never resends it).
+    ``status`` is "accepted" (its side effects were applied), "refused" (kept with the reason and acked all
+    the same, so the kiosk never resends it) or "unchecked" (refused for now because the hub could not check it,
+    e.g. a missing CA file; `tinget hub poll recheck` takes it in once the configuration is fixed).
     """
 
     __tablename__ = "received_actions"

@@ -23,6 +23,14 @@ class ActionRefused(Exception):
     """The hub's rules refuse this action; the message is the reason kept with it (and shown to staff)."""
 
 
+class ActionUnchecked(ActionRefused):
+    """The hub cannot check this action now (a CA file, seal key or revocation list is missing or unreadable).
+
+    Kept like a refusal, but with the status "unchecked", so that `tinget hub poll recheck` finds exactly these
+    once the configuration is fixed.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class ActionContext:
     """An action as a handler sees it: who sent it, what it is, and its decoded body."""

@@ -18,6 +18,8 @@ from hub.devices.models import ReceivedAction
 
 ACCEPTED = "accepted"
 REFUSED = "refused"
+UNCHECKED = "unchecked"
+"""Kept and acked, but not checked: the hub could not (hub/ingest/handlers.py `ActionUnchecked`); rechecked later."""
 
 
 def insert_new(session: Session, rows: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
@@ -40,12 +42,12 @@ def insert_new(session: Session, rows: Sequence[dict[str, Any]]) -> set[tuple[st
     return {(row.device_id, row.msg_id) for row in result}
 
 
-def mark_refused(session: Session, device_id: str, msg_id: str, reason: str) -> None:
-    """Record that a handler refused a stored action, with the reason."""
+def mark_refused(session: Session, device_id: str, msg_id: str, reason: str, status: str = REFUSED) -> None:
+    """Record that a handler refused (or could not check: `UNCHECKED`) a stored action, with the reason."""
     session.execute(
         update(ReceivedAction)
         .where(ReceivedAction.device_id == device_id, ReceivedAction.msg_id == msg_id)
-        .values(status=REFUSED, reason=reason[:2000])
+        .values(status=status, reason=reason[:2000])
     )
 
 

@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 
 from hub.db import DatabaseUnavailable
 from hub.devices.models import DeadLetter, Device
-from hub.ingest.handlers import ActionContext, ActionRefused, Handler, Handlers, unknown_kind_reason
+from hub.ingest.handlers import ActionContext, ActionRefused, ActionUnchecked, Handler, Handlers, unknown_kind_reason
 from hub.ingest.reading import REPLAY, Incoming, Refusal, from_ms, read_message
-from hub.ingest.received import ACCEPTED, REFUSED, insert_new, mark_refused
+from hub.ingest.received import ACCEPTED, REFUSED, UNCHECKED, insert_new, mark_refused
 from protocol import codec, messages
 
 log = logging.getLogger(__name__)
@@ -96,18 +96,20 @@ def _action_rows(batch: messages.ActionBatch, handlers: Handlers, now: dt.dateti
     return rows
 
 
-def _apply(session: Session, handler: Handler, context: ActionContext) -> str | None:
-    """Run one handler in a savepoint; the refusal reason, or None when it was applied."""
+def _apply(session: Session, handler: Handler, context: ActionContext) -> tuple[str, str] | None:
+    """Run one handler in a savepoint; (status, reason) when it was refused or could not be checked, else None."""
     try:
         with session.begin_nested():
             handler(session, context)
+    except ActionUnchecked as exc:
+        return UNCHECKED, str(exc) or "unchecked"
     except ActionRefused as exc:
-        return str(exc) or "refused"
+        return REFUSED, str(exc) or "refused"
     except (DatabaseUnavailable, DBAPIError):
         raise  # the database, not the action: the whole group is retried
     except Exception as exc:  # a handler's bug must not hold up every other action (SEC-19)
         log.exception("action handler failed", extra={"kind": context.kind, "device": context.device_id})
-        return f"the hub failed to apply it ({type(exc).__name__}); kept for staff to look at"
+        return REFUSED, f"the hub failed to apply it ({type(exc).__name__}); kept for staff to look at"
     return None
 
 
@@ -131,9 +133,10 @@ def _record_batch(
         if handler is None:
             continue
         context = ActionContext(batch.sender, action.msg_id, action.kind, action.created_at, action.body)
-        reason = _apply(session, handler, context)
-        if reason is not None:
-            mark_refused(session, batch.sender, action.msg_id, reason)
+        refused = _apply(session, handler, context)
+        if refused is not None:
+            status, reason = refused
+            mark_refused(session, batch.sender, action.msg_id, reason, status)
     device.actions_received = (device.actions_received or 0) + new
     device.duplicates_absorbed = (device.duplicates_absorbed or 0) + len(batch.actions) - new
     return new

@@ -37,7 +37,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from hub.audit import log as audit_log
-from hub.ingest.handlers import ActionContext, ActionRefused
+from hub.ingest.handlers import ActionContext, ActionRefused, ActionUnchecked
 from hub.polls import board as hub_board
 from hub.polls.drafts import find_poll, key_of, rules_of
 from hub.polls.keys import SealKey, roll_secret, seal_key
@@ -135,7 +135,7 @@ class CheckingHandler(Generic[M]):
             materials = self.materials()
         except (TrustError, ConfigError) as exc:
             # The action and its body are kept as refused: staff can fix the configuration and recheck it.
-            raise ActionRefused(f"the hub cannot check {self.what} now: {exc}") from None
+            raise ActionUnchecked(f"the hub cannot check {self.what} now: {exc}") from None
         self.handle(session, action, materials, dt.datetime.now(dt.UTC))
 
 

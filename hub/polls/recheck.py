@@ -1,8 +1,8 @@
 """Ballots the ingest had to refuse because the hub could not check them (a missing or unreadable CA file, seal
 key or revocation list), taken in again once the configuration is fixed: `tinget hub poll recheck`.
 
-Such an action is kept as "refused" with a reason that starts with `UNCHECKED` (hub/polls/ballots.py and
-named.py) and was acked, so the kiosk will not send it again. Re-running the same handler on the stored body puts
+Such an action is kept with the status "unchecked" (`ActionUnchecked`, raised by hub/polls/ballots.py for both
+ballot kinds) and was acked, so the kiosk will not send it again. Re-running the same handler on the stored body puts
 the ballot on its board now (counted, superseded or rejected with its own reason), exactly as if it had arrived
 today; an action refused for anything else (a duplicate, an unknown poll, a counted poll) is left alone.
 """
@@ -18,12 +18,10 @@ from sqlalchemy.orm import Session
 
 from hub.audit import log as audit_log
 from hub.devices.models import ReceivedAction
-from hub.ingest.handlers import ActionContext, ActionRefused, default_handlers
-from hub.ingest.received import ACCEPTED, REFUSED
+from hub.ingest.handlers import ActionContext, ActionRefused, ActionUnchecked, default_handlers
+from hub.ingest.received import ACCEPTED, REFUSED, UNCHECKED
 from hub.settings import HubSettings
 from protocol.polls import BALLOT_KIND, NAMED_BALLOT_KIND
-
-UNCHECKED = "the hub cannot check"
 
 
 @dataclass(frozen=True)
@@ -42,8 +40,7 @@ def recheck_unchecked(session: Session, settings: HubSettings, *, actor: str) ->
         select(ReceivedAction)
         .where(
             ReceivedAction.kind.in_((BALLOT_KIND, NAMED_BALLOT_KIND)),
-            ReceivedAction.status == REFUSED,
-            ReceivedAction.reason.startswith(UNCHECKED),
+            ReceivedAction.status == UNCHECKED,
         )
         .order_by(ReceivedAction.received_at, ReceivedAction.id)
     ).all()
@@ -59,8 +56,13 @@ def recheck_unchecked(session: Session, settings: HubSettings, *, actor: str) ->
         try:
             with session.begin_nested():
                 handler(session, context)
-        except ActionRefused as exc:
+        except ActionUnchecked as exc:
             row.reason = str(exc)[:2000]
+            still += 1
+            first = first or row.reason
+            continue
+        except ActionRefused as exc:  # checked now, and refused for good (its board entry says why)
+            row.status, row.reason = REFUSED, str(exc)[:2000]
             still += 1
             first = first or row.reason
             continue

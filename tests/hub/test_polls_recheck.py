@@ -20,7 +20,9 @@ from tests.support.eid import Issuer
 POLL = "budget-2027"
 
 
-def _refused(device_id: str, msg_id: str, body: Any, reason: str, at: dt.datetime) -> ReceivedAction:
+def _refused(
+    device_id: str, msg_id: str, body: Any, reason: str, at: dt.datetime, status: str = "refused"
+) -> ReceivedAction:
     return ReceivedAction(
         device_id=device_id,
         msg_id=msg_id,
@@ -29,7 +31,7 @@ def _refused(device_id: str, msg_id: str, body: Any, reason: str, at: dt.datetim
         body=codec.encode(body).decode("utf-8"),
         created_at=at,
         received_at=at,
-        status="refused",
+        status=status,
         reason=reason,
     )
 
@@ -50,8 +52,10 @@ def test_a_ballot_the_hub_could_not_check_is_counted_on_recheck_and_other_refusa
     with unit_of_work(factory) as s:
         s.add(Device(device_id="ange", last_seen=cast))
         s.flush()
-        s.add(_refused("ange", "m1", ph.action(anna, ange).body, "the hub cannot check ballots now: no CA", cast))
+        body = ph.action(anna, ange).body
+        s.add(_refused("ange", "m1", body, "the hub cannot check ballots now: no CA", cast, "unchecked"))
         s.add(_refused("ange", "m2", {"envelope": {}}, "there is no open poll x", cast))
+        s.add(_refused("ange", "m3", body, "the hub cannot check ballots now: a refusal text, not the status", cast))
     with unit_of_work(factory) as s:
         done = recheck_unchecked(s, hub, actor="it")
     assert (done.taken, done.still_refused) == (1, 0)
@@ -59,6 +63,7 @@ def test_a_ballot_the_hub_could_not_check_is_counted_on_recheck_and_other_refusa
         rows = {row.msg_id: row for row in s.query(ReceivedAction)}
         assert rows["m1"].status == "accepted" and rows["m1"].reason is None
         assert rows["m2"].status == "refused" and rows["m2"].reason == "there is no open poll x"
+        assert rows["m3"].status == "refused"  # found by its status, never by the wording of a reason
         assert [r.status for r in board.board_rows(s, POLL)] == ["counted"]
         assert "poll.ballots_rechecked" in "\n".join(audit_log.export_lines(s))
     with unit_of_work(factory) as s:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from hub.audit import log as audit_log
 from hub.db import make_session_factory, unit_of_work, utcnow
-from hub.ingest.handlers import ActionContext, ActionRefused, default_handlers
+from hub.ingest.handlers import ActionContext, ActionRefused, ActionUnchecked, default_handlers
 from hub.polls import ceremony, counting, drafts, keys, lifecycle, roll
 from hub.polls.drafts import PollError
 from hub.polls.sets import polls_content, roll_content
@@ -270,7 +270,7 @@ def test_without_its_files_the_ingest_refuses_ballots_and_keeps_them(settings: H
     handler = default_handlers(settings).find(BALLOT_KIND)
     assert handler is not None
     act = ActionContext("ange", "m1", BALLOT_KIND, 0, {"envelope": {"ballot": {"poll": POLL}}})
-    with pytest.raises(ActionRefused, match=r"cannot check ballots now: .*device_api_ca_file"):
+    with pytest.raises(ActionUnchecked, match=r"cannot check ballots now: .*device_api_ca_file"):
         handler(None, act)  # type: ignore[arg-type]
 
 
