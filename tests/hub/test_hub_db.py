@@ -43,6 +43,25 @@ def test_the_migrations_go_down_and_up_again(hub_db_url: str) -> None:
     engine.dispose()
 
 
+def test_migration_0010_gives_ballots_the_hub_could_not_check_their_own_status(tmp_path: Path) -> None:
+    """Rows kept before 0010 as refused with "the hub cannot check …" become "unchecked"; other refusals stay."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'hub.db'}")
+    assert upgrade(engine, "0009") == "0009"
+    row = (
+        "INSERT INTO received_actions (device_id, msg_id, batch_id, kind, body, created_at, received_at, status, "
+        "reason) VALUES (:d, :m, :m, 'ballot', '{}', '2026-11-30 10:00:00', '2026-11-30 10:00:00', 'refused', :r)"
+    )
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO devices (device_id, last_seen) VALUES ('ange', '2026-11-30 10:00:00')"))
+        conn.execute(text(row), {"d": "ange", "m": "m1", "r": "the hub cannot check ballots now: no CA file"})
+        conn.execute(text(row), {"d": "ange", "m": "m2", "r": "there is no open poll x"})
+    assert upgrade(engine) == head_revision()
+    with engine.connect() as conn:
+        statuses = dict(conn.execute(text("SELECT msg_id, status FROM received_actions")).all())
+    assert statuses == {"m1": "unchecked", "m2": "refused"}
+    engine.dispose()
+
+
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
     """SQLite: WAL for concurrent readers, foreign keys enforced, a busy timeout for writers."""
     engine = make_engine(f"sqlite:///{tmp_path / 'sub' / 'hub.db'}")
