@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -495,8 +496,9 @@ def poll_record(poll_id: str, out: Path, config_path: Path | None) -> None:
     from hub.polls.counting import election_record
 
     with _session(config_path) as (_s, session):
-        out.write_bytes(election_record(session, poll_id))
-    click.echo(f"Skrev {out}")
+        body = election_record(session, poll_id)
+    out.write_bytes(body)
+    click.echo(f"Skrev {out} ({len(body)} byte, SHA-256 {hashlib.sha256(body).hexdigest()})")
 
 
 from hub.polls import recheck_cli as _recheck_cli  # noqa: E402, F401 - adds `hub poll recheck`

@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import LargeBinary, func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from hub.audit import log as audit_log
-from hub.db import utcnow
+from hub.db import unit_of_work, utcnow
 from hub.polls import board as hub_board
 from hub.polls import named_board
 from hub.polls.drafts import PollError, get_poll, key_of, require_secret, require_state, rules_of, trustees_of
@@ -35,6 +37,8 @@ from protocol.ballots.keygen import KeygenError
 from protocol.ballots.tally import PartialDecryption, TallyError
 
 AFTER_CLOSE = ("closed", "tallied", "published")
+RECORD_CHUNK = 1 << 20
+"""The election record is read from the database and sent this many bytes at a time."""
 
 
 def head_of(poll: Poll) -> str:
@@ -200,3 +204,36 @@ def election_record(session: Session, poll_id: str) -> bytes:
     if row is None:
         raise PollError(f"poll {poll_id} has no published election record yet")
     return row.body
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFile:
+    """What a download of the published record announces before its bytes: the size and the SHA-256."""
+
+    size: int
+    sha256: str
+
+
+def record_file(session: Session, poll_id: str) -> RecordFile:
+    """The published record's size and hash, without reading it; `PollError` before it is published."""
+    found = session.execute(
+        select(func.length(ElectionRecord.body), ElectionRecord.sha256).where(ElectionRecord.poll_id == poll_id)
+    ).first()
+    if found is None:
+        raise PollError(f"poll {poll_id} has no published election record yet")
+    return RecordFile(int(found[0]), found[1])
+
+
+def record_chunks(sessions: sessionmaker[Session], poll_id: str, size: int) -> Iterator[bytes]:
+    """The published record, `RECORD_CHUNK` bytes at a time, each read in its own short transaction (a published
+    record never changes), so that a download holds neither the whole record in memory nor a transaction open."""
+    for offset in range(0, size, RECORD_CHUNK):
+        with unit_of_work(sessions, write=False) as session:
+            chunk = session.scalar(
+                select(func.substr(ElectionRecord.body, offset + 1, RECORD_CHUNK, type_=LargeBinary)).where(
+                    ElectionRecord.poll_id == poll_id
+                )
+            )
+        if chunk is None:  # pragma: no cover - a published record is never deleted
+            raise PollError(f"poll {poll_id}'s election record disappeared during the download")
+        yield bytes(chunk)

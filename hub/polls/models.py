@@ -110,12 +110,16 @@ class PartialRow(Base):
 
 
 class ElectionRecord(Base):
-    """The published election record (`protocol.ballots.record.record_lines`), byte for byte."""
+    """The published election record (`protocol.ballots.record.record_lines`), byte for byte.
+
+    ``body`` is deferred: some 5 KB a ballot, tens of megabytes for a municipality's poll, loaded only when read
+    (`counting.record_chunks` streams it a megabyte at a time; the results page needs only the hash).
+    """
 
     __tablename__ = "poll_records"
 
     poll_id: Mapped[str] = mapped_column(ForeignKey("polls.id"), primary_key=True)
-    body: Mapped[bytes] = mapped_column(LargeBinary)
+    body: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     sha256: Mapped[str] = mapped_column(String(64))
     published_by: Mapped[str] = mapped_column(String(200))
     published_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 from hub.polls import counting, drafts, named_board, public
 from hub.polls.drafts import PollError
 from hub.polls.models import Poll
-from hub.web.context import work
+from hub.web.context import hub_context, work
 from hub.web.forms import role_labels
 from hub.web.poll_chart import ResultChart, result_chart, share
 from hub.web.poll_forms import local
@@ -121,12 +121,15 @@ def _named_poll(poll: Poll, raw_code: str) -> str:
 
 @bp.get("/val/<poll_id>/record.jsonl")
 def record(poll_id: str) -> Response:
-    """The published election record, byte for byte (check it with ``tinget verify FILE``)."""
+    """The published election record, byte for byte (check it with ``tinget verify FILE``), streamed."""
     try:
         with work(write=False) as db:
-            body = counting.election_record(db, _valid(poll_id))
+            found = counting.record_file(db, _valid(poll_id))
     except PollError:
         abort(404)
-    response = Response(body, mimetype="application/jsonl")
+    chunks = counting.record_chunks(hub_context().sessions, poll_id, found.size)
+    response = Response(chunks, mimetype="application/jsonl")
+    response.headers["Content-Length"] = str(found.size)
     response.headers["Content-Disposition"] = f'attachment; filename="record-{poll_id}.jsonl"'
+    response.set_etag(found.sha256)
     return response

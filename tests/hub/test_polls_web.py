@@ -4,6 +4,7 @@ generation on "their own machines", a resident checking a receipt's code, and an
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
 import re
@@ -18,6 +19,7 @@ from werkzeug.test import encode_multipart
 
 from hub.app import create_app
 from hub.db import make_session_factory, unit_of_work, utcnow
+from hub.polls import counting
 from hub.settings import HubSettings
 from hub.staff.roles import Role
 from hub.web.context import EXTENSION
@@ -196,8 +198,10 @@ def test_a_poll_from_draft_to_a_published_result_anyone_can_verify(
     hub: HubSettings,
     pki: Any,
     eid_issuer: Issuer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """SEC-05, SEC-06, SEC-09, SEC-14: the whole poll through the pages; the record passes `tinget verify`."""
+    monkeypatch.setattr(counting, "RECORD_CHUNK", 1000)  # the download streams the record in many pieces
     assert "not legally binding referendums" in text(officer.get("/admin/polls/"))
     create_draft(officer)
     page = f"/admin/polls/{POLL}"
@@ -263,6 +267,8 @@ def test_a_poll_from_draft_to_a_published_result_anyone_can_verify(
     assert "<svg" in result and "The park: 1 (100.0 %)" in result and "tinget verify" in result
     record = officer.get(f"/val/{POLL}/record.jsonl")
     assert record.status_code == 200
+    assert int(record.headers["Content-Length"]) == len(record.data) > 3 * counting.RECORD_CHUNK
+    assert record.headers["ETag"] == f'"{hashlib.sha256(record.data).hexdigest()}"'
     verified = verify.verify_lines(record.data.splitlines(keepends=True))
     assert (verified.counts, verified.counted) == ((1, 0), 1)
     data = officer.get("/api/v1/poll-results").json["poll_results"]
