@@ -58,15 +58,17 @@ def _cast_many(count: int, key_hex: str) -> list[Ballot]:
 
 
 def _sum_many(ciphertexts: list[tuple[bytes, bytes]], repeat: int, start: int, stop: int) -> list[tuple[bytes, bytes]]:
-    """Add ballots start..stop of a board where ballot i is pool[i % len(pool)]: the real additions, no shortcut."""
+    """Add ballots start..stop of a board where ballot i is pool[i % len(pool)], as a verifier does
+    (`elgamal.total`, option by option, in blocks): the real additions, every point decoded afresh, no shortcut."""
     width = len(RULES.options)
-    pool = [
-        tuple(elgamal.Ciphertext(a, b) for a, b in ciphertexts[i : i + width])
-        for i in range(0, len(ciphertexts), width)
-    ]
-    aggregate = tally.empty_aggregate(RULES)
-    for i in range(start, stop):
-        aggregate = tuple(x + y for x, y in zip(aggregate, pool[i % repeat], strict=True))
+    pool = [ciphertexts[i : i + width] for i in range(0, len(ciphertexts), width)]
+    aggregate = list(tally.empty_aggregate(RULES))
+    block = 10_000
+    for low in range(start, stop, block):
+        ballots = [pool[i % repeat] for i in range(low, min(stop, low + block))]
+        for option in range(width):
+            part = elgamal.total([elgamal.Ciphertext(*cts[option]) for cts in ballots])
+            aggregate[option] = aggregate[option] + part
     return [(c.a, c.b) for c in aggregate]
 
 

@@ -13,6 +13,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <limits.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -88,9 +89,11 @@ static void fe_tobytes(uint8_t s[32], const fe *f) {
 }
 
 /* The bounds, which every caller keeps: fe_carry, fe_mul, fe_sq and fe_neg leave limbs below 2^51 + 2^19
- * ("reduced"); fe_add of two reduced values and fe_sub with a reduced second operand leave them below 2^54.5,
- * which fe_mul and fe_sq take without overflow (products below 2^116 in 128 bits). Additions and subtractions do
- * not carry: that is most of a doubling's time otherwise. */
+ * ("reduced"). fe_sub(f, g) needs g's limbs below 2^53 - 76 (reduced, or the fe_add of two reduced values) and
+ * leaves f's limbs plus at most 2^53; ge_double chains two subtractions, so the largest limb any product sees is
+ * about 2^54.2, and fe_mul and fe_sq take up to 2^54.5 without overflow (sums below 2^116 in 128 bits).
+ * Additions and subtractions do not carry: that is most of a doubling's time otherwise. An independent review
+ * measured these bounds with an instrumented build (docs/decisions.md D84). */
 static inline void fe_add(fe *h, const fe *f, const fe *g) {
     for (int i = 0; i < 5; i++) h->v[i] = f->v[i] + g->v[i];
 }
@@ -422,7 +425,11 @@ static void straus(ge *r, term *terms, int n) {
 /* ---- Python bindings ---------------------------------------------------------------------------------- */
 
 static int get32(PyObject *obj, const uint8_t **out, const char *what) {
-    if (!PyBytes_Check(obj) || PyBytes_GET_SIZE(obj) != 32) {
+    if (!PyBytes_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "%s must be bytes, not %.100s", what, Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    if (PyBytes_GET_SIZE(obj) != 32) {
         PyErr_Format(PyExc_ValueError, "%s must be 32 bytes", what);
         return -1;
     }
@@ -458,6 +465,11 @@ static PyObject *py_msm(PyObject *Py_UNUSED(self), PyObject *arg) {
     PyObject *seq = PySequence_Fast(arg, "msm takes a sequence of (scalar, point) pairs");
     if (seq == NULL) return NULL;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    if (n > INT_MAX / 2) {
+        Py_DECREF(seq);
+        PyErr_SetString(PyExc_OverflowError, "too many terms");
+        return NULL;
+    }
     term *terms = PyMem_Calloc(n ? n : 1, sizeof(term));
     ge_cached *tables = PyMem_Calloc(n ? n : 1, sizeof(ge_cached) * VAR_TABLE);
     PyObject *result = NULL;

@@ -40,6 +40,7 @@ def combine(terms: Iterable[Term]) -> Point:
         return group.IDENTITY
     if _native is not None:
         return Point(_native.msm(pairs))
+    _refuse_top_bit(p for _s, p in pairs)
     return group.total([group.base_mult(s) if p == group.GENERATOR else group.mult(s, p) for s, p in pairs])
 
 
@@ -47,7 +48,14 @@ def total(points: list[Point]) -> Point:
     """The sum of ``points`` (the identity for none)."""
     if _native is not None:
         return Point(_native.sum_points(points))
+    _refuse_top_bit(points)
     return group.total(points)
+
+
+def _refuse_top_bit(points: Iterable[Point]) -> None:
+    """The fallback refuses what the extension refuses: libsodium alone would take an encoding with bit 255 set."""
+    if any(p[-1] & 0x80 for p in points):
+        raise ValueError("a point is not a valid ristretto255 point (bit 255 is set)")
 
 
 def is_point(data: bytes) -> bool:

@@ -73,6 +73,18 @@ def test_a_valid_point_with_one_bit_flipped_is_judged_like_libsodium(point: grou
     assert public_arithmetic.is_point(data) == (group.is_point(data) and not data[-1] & 0x80)
 
 
+def test_the_extension_refuses_what_is_not_a_point_with_a_clear_error() -> None:
+    native = public_arithmetic._native
+    assert native is not None
+    with pytest.raises(TypeError, match="must be bytes"):
+        native.is_valid_point(bytearray(group.GENERATOR))
+    with pytest.raises(ValueError, match="32 bytes"):
+        native.msm([(bytes(32), group.GENERATOR[:31])])
+    with pytest.raises(ValueError, match="not a valid ristretto255 point"):
+        native.sum_points([group.GENERATOR, b"\x01" + bytes(31)])
+    assert native.msm([]) == native.sum_points([]) == group.IDENTITY
+
+
 def test_the_refused_encodings_are_refused() -> None:
     p = 2**255 - 19
     for value in (p, p + 1, p + 2, 2**255 - 1, 1, 3):  # not canonical, or negative (odd)
@@ -98,6 +110,10 @@ def test_without_the_extension_libsodium_gives_the_same_answers() -> None:
     assert public_arithmetic.combine(terms) == sodium_combine(terms)
     assert public_arithmetic.total([point, point]) == group.add(point, point)
     assert public_arithmetic.is_point(point) and not public_arithmetic.is_point(bytes(31) + b"\x80")
+    top_bit = group.Point(point[:-1] + bytes([point[-1] | 0x80]))
+    for refused in (lambda: public_arithmetic.total([top_bit]), lambda: public_arithmetic.combine([(2, top_bit)])):
+        with pytest.raises(ValueError, match="bit 255"):  # as the extension refuses it, though libsodium would not
+            refused()
     key = group.base_mult(group.random_scalar())
     ciphertext, nonce = elgamal.encrypt(key, 1)
     proof = proofs.prove_range({"subject": "x"}, key, ciphertext, nonce, 1, 0, 1)
