@@ -422,6 +422,36 @@ static void straus(ge *r, term *terms, int n) {
     }
 }
 
+/* ---- decoded points, remembered -------------------------------------------------------------------------
+ * A received point is decoded when it is validated (is_valid_point) and again when its proof's equations are
+ * checked (msm): the decoding (an inverse square root) is a third of the work. A direct-mapped table keeps the
+ * last decodings, keyed by the whole encoding, so the second is a copy. Only valid points are kept; the mapping
+ * from an encoding to its point never changes, so an entry is never stale. The GIL is held throughout. */
+
+#define DECODED_SLOTS 2048
+
+typedef struct {
+    uint8_t encoding[32];
+    ge point;
+    int used;
+} decoded_slot;
+
+static decoded_slot DECODED[DECODED_SLOTS];
+
+static int decode_remembered(ge *p, const uint8_t s[32]) {
+    /* Bytes 1 and 2 of a valid encoding are as good as random (byte 0's low bit is always 0). */
+    decoded_slot *slot = &DECODED[(s[1] | ((unsigned)s[2] << 8)) & (DECODED_SLOTS - 1)];
+    if (slot->used && memcmp(slot->encoding, s, 32) == 0) {
+        *p = slot->point;
+        return 0;
+    }
+    if (ristretto_decode(p, s) < 0) return -1;
+    memcpy(slot->encoding, s, 32);
+    slot->point = *p;
+    slot->used = 1;
+    return 0;
+}
+
 /* ---- Python bindings ---------------------------------------------------------------------------------- */
 
 static int get32(PyObject *obj, const uint8_t **out, const char *what) {
@@ -440,7 +470,7 @@ static int get32(PyObject *obj, const uint8_t **out, const char *what) {
 static int decode_arg(ge *p, PyObject *obj, const char *what) {
     const uint8_t *bytes;
     if (get32(obj, &bytes, what) < 0) return -1;
-    if (ristretto_decode(p, bytes) < 0) {
+    if (decode_remembered(p, bytes) < 0) {
         PyErr_Format(PyExc_ValueError, "%s is not a valid ristretto255 point", what);
         return -1;
     }
@@ -457,7 +487,7 @@ static PyObject *py_is_valid_point(PyObject *Py_UNUSED(self), PyObject *arg) {
     const uint8_t *bytes;
     ge p;
     if (get32(arg, &bytes, "a point") < 0) return NULL;
-    return PyBool_FromLong(ristretto_decode(&p, bytes) == 0);
+    return PyBool_FromLong(decode_remembered(&p, bytes) == 0);
 }
 
 /* msm([(scalar, point), ...]) -> the encoding of the sum of scalar * point. */

@@ -20,6 +20,11 @@ from typing import NewType
 
 import pysodium  # libsodium's ristretto255 (libsodium23): see docs/decisions.md D60
 
+try:  # the RFC 9496 decoder of the public-data extension (D84), cross-checked against libsodium's by the tests
+    from protocol.ballots._public_arithmetic import is_valid_point as _decodes
+except ImportError:
+    _decodes = None
+
 from protocol import codec
 
 Point = NewType("Point", bytes)
@@ -124,8 +129,16 @@ GENERATOR = Point(bytes.fromhex("e2f2ae0a6abc4e71a884a961c500515f58e30b6aa582dd8
 
 
 def is_point(data: bytes) -> bool:
-    """True when ``data`` is the canonical encoding of a ristretto255 element (libsodium decides)."""
-    return len(data) == SIZE and bool(pysodium.crypto_core_ristretto255_is_valid_point(data))
+    """True when ``data`` is the canonical encoding of a ristretto255 element (RFC 9496: bit 255 clear).
+
+    The extension's decoder decides when it is built (a third of the cost); libsodium otherwise, which ignores
+    bit 255, so that is tested here.
+    """
+    if len(data) != SIZE:
+        return False
+    if _decodes is not None:
+        return bool(_decodes(data))
+    return not data[-1] & 0x80 and bool(pysodium.crypto_core_ristretto255_is_valid_point(data))
 
 
 def point_from_hex(text: object, what: str = "point") -> Point:
@@ -135,7 +148,7 @@ def point_from_hex(text: object, what: str = "point") -> Point:
     data = bytes.fromhex(text)
     if data == IDENTITY:
         raise GroupError(f"{what} is the identity element")
-    if data[-1] & 0x80 or not is_point(data):  # libsodium ignores the top bit; RFC 9496 refuses it (D84)
+    if not is_point(data):
         raise GroupError(f"{what} is not a valid ristretto255 point")
     return Point(data)
 

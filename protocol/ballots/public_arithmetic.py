@@ -13,7 +13,7 @@ combination of them does (docs/verification.md, "Checking many equations at once
 
 from __future__ import annotations
 
-import secrets
+import os
 from collections.abc import Iterable
 
 from protocol.ballots import group
@@ -58,13 +58,6 @@ def _refuse_top_bit(points: Iterable[Point]) -> None:
         raise ValueError("a point is not a valid ristretto255 point (bit 255 is set)")
 
 
-def is_point(data: bytes) -> bool:
-    """Whether ``data`` is the canonical encoding of a ristretto255 element (the C decoder, else libsodium's)."""
-    if _native is not None:
-        return len(data) == group.SIZE and bool(_native.is_valid_point(data))
-    return group.is_point(data) and not data[-1] & 0x80
-
-
 class Equations:
     """Equations of the form Σ coefficient·point = identity, checked together.
 
@@ -76,16 +69,21 @@ class Equations:
     def __init__(self) -> None:
         self._coefficients: dict[Point, int] = {}
         self._count = 0
+        self._random = b""
 
     def __len__(self) -> int:
         return self._count
 
     def add(self, terms: Iterable[Term]) -> None:
         """Add the equation Σ coefficient·point = identity."""
-        weight = secrets.randbits(WEIGHT_BITS) | 1
+        size = WEIGHT_BITS // 8
+        if len(self._random) < size:  # one read of the operating system's random source for many weights
+            self._random = os.urandom(size * 64)
+        weight = int.from_bytes(self._random[:size], "little") | 1
+        self._random = self._random[size:]
         merged = self._coefficients
-        for coefficient, point in terms:
-            merged[point] = (merged.get(point, 0) + weight * coefficient) % group.ORDER
+        for coefficient, point in terms:  # reduced mod ℓ once, in `combine`
+            merged[point] = merged.get(point, 0) + weight * coefficient
         self._count += 1
 
     def hold(self) -> bool:
