@@ -467,10 +467,12 @@ static int get32(PyObject *obj, const uint8_t **out, const char *what) {
     return 0;
 }
 
-static int decode_arg(ge *p, PyObject *obj, const char *what) {
+/* remember: look the point up in, and keep it in, the table of recent decodings (not for sums of many distinct
+ * points, which would only push out a ballot's points between their validation and their check). */
+static int decode_arg(ge *p, PyObject *obj, const char *what, int remember) {
     const uint8_t *bytes;
     if (get32(obj, &bytes, what) < 0) return -1;
-    if (decode_remembered(p, bytes) < 0) {
+    if ((remember ? decode_remembered(p, bytes) : ristretto_decode(p, bytes)) < 0) {
         PyErr_Format(PyExc_ValueError, "%s is not a valid ristretto255 point", what);
         return -1;
     }
@@ -518,7 +520,7 @@ static PyObject *py_msm(PyObject *Py_UNUSED(self), PyObject *arg) {
             terms[j].table = BASE_MULTIPLES;
         } else {
             ge p;
-            if (decode_arg(&p, PyTuple_GET_ITEM(pair, 1), "a point") < 0) goto done;
+            if (decode_arg(&p, PyTuple_GET_ITEM(pair, 1), "a point", 1) < 0) goto done;
             odd_multiples(&tables[j * VAR_TABLE], VAR_TABLE, &p);
             terms[j].len = scalar_naf(terms[j].naf, scalar, VAR_WIDTH);
             terms[j].table = &tables[j * VAR_TABLE];
@@ -541,6 +543,7 @@ static PyObject *py_sum_points(PyObject *Py_UNUSED(self), PyObject *arg) {
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
     ge acc, p;
     ge_cached c;
+    int remember = n <= 64;  /* a ballot's own ciphertexts (just validated), not a tally's many distinct points */
     ge_identity(&acc);
     static const uint8_t identity[32];
     for (Py_ssize_t j = 0; j < n; j++) {
@@ -548,7 +551,7 @@ static PyObject *py_sum_points(PyObject *Py_UNUSED(self), PyObject *arg) {
         const uint8_t *bytes;
         if (get32(item, &bytes, "a point") < 0) { Py_DECREF(seq); return NULL; }
         if (memcmp(bytes, identity, 32) == 0) continue;
-        if (decode_arg(&p, item, "a point") < 0) { Py_DECREF(seq); return NULL; }
+        if (decode_arg(&p, item, "a point", remember) < 0) { Py_DECREF(seq); return NULL; }
         ge_to_cached(&c, &p);
         ge_add_cached(&acc, &acc, &c, 0);
     }
