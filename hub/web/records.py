@@ -7,6 +7,7 @@ answers is shown; a file is served only when it may leave the hub.
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
 from flask import Blueprint, abort, render_template, request, send_file, url_for
 from werkzeug.wrappers import Response
@@ -63,7 +64,10 @@ def documents() -> str:
 
 
 def _page_url(number: int) -> str:
-    return url_for("records.documents", **{**request.args.to_dict(), "page": number})
+    # The query string goes after url_for's URL, not into its keywords: an argument named ``endpoint``, ``_external``,
+    # ``_scheme``, ``_anchor`` or ``_method`` would otherwise be taken as url_for's own (a 500, or a link elsewhere).
+    query = {**request.args.to_dict(), "page": str(number)}
+    return f"{url_for('records.documents')}?{urlencode(query)}"
 
 
 @bp.get("/documents/<int:document_id>")

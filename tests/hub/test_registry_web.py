@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from hub.db import unit_of_work
 from hub.registry import requests
 from hub.staff.roles import Role
+from hub.web import records
 from tests.hub.helpers import add_member, csrf_token, hub_of, sign_in
 from tests.hub.registry_helpers import encrypted_pdf
 from tinget.samplepdf import make_pdf
@@ -153,3 +154,10 @@ def test_the_open_data_api_has_a_placeholder_for_poll_results_and_describes_itse
     assert spec["openapi"].startswith("3.1") and "/api/v1/documents/{id}" in spec["paths"]
     assert client.get("/api/v1/documents?page=0").status_code == 400
     assert client.get("/api/v1/documents?from=yesterday").json["error"]["message"].startswith("from must be")
+
+
+def test_a_search_page_link_keeps_the_query_string_as_query_arguments(app: Flask) -> None:
+    # Names url_for takes as its own keywords stay in the query string: no 500, no link to another scheme or host.
+    query = "q=plan&endpoint=x&_external=1&_scheme=javascript&_anchor=a&_method=POST&page=1"
+    with app.test_request_context(f"/documents?{query}"):
+        assert records._page_url(2) == "/documents?" + query.replace("page=1", "page=2")
