@@ -63,7 +63,7 @@ def registry_import(source: Path, files: Path | None, report_file: Path | None, 
             )
     finally:
         engine.dispose()
-    rejected = report.rejected or []
+    rejected = report.rejected
     target = report_file or source.with_name(source.name + ".rejected.txt")
     if rejected:
         with target.open("a", encoding="utf-8") as out:

@@ -16,7 +16,7 @@ import hashlib
 import io
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -62,7 +62,7 @@ class ImportReport:
     total: int
     skipped: int = 0  # done by an earlier run
     imported: int = 0
-    rejected: list[Rejected] | None = None
+    rejected: list[Rejected] = field(default_factory=list)
     finished: bool = False
 
 
@@ -161,7 +161,7 @@ def run_import(
     """Import ``source`` (resuming where an earlier run stopped); ``progress`` is told of every row handled."""
     rows = read_rows(source)
     key = hashlib.sha256(source.read_bytes()).hexdigest()
-    report = ImportReport(source.name, len(rows), rejected=[])
+    report = ImportReport(source.name, len(rows))
     with unit_of_work(sessions) as session:
         state = session.get(ImportProgress, key)
         if state is None:

@@ -165,7 +165,8 @@ def request_deadline(received_at: dt.datetime) -> dt.datetime:
 
 
 # Words a resident may search a type by (Swedish, as the registry speaks): "beslut" finds every decision.
-KIND_WORDS = {
+# Keyed by str: a Document's kind is the plain string, which finds the equal Kind.
+KIND_WORDS: dict[str, str] = {
     Kind.INCOMING: "inkommande handling",
     Kind.OUTGOING: "utgående handling",
     Kind.DECISION: "beslut",

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -47,7 +48,7 @@ class DocumentFields:
 
 def _next_serial(session: Session, board: str, year: int, at_least: int = 0) -> int:
     """Take the next serial of the board's series for ``year`` (or record ``at_least`` as taken)."""
-    table = CaseSeries.__table__
+    table = cast(Table, CaseSeries.__table__)  # a mapped class's __table__ is typed FromClause; this one is a Table
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     session.execute(
         insert(table).on_conflict_do_nothing(index_elements=["board", "year"]),

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from hub.registry.rules import RegistryError
 from protocol.search import clean_text
@@ -77,7 +77,7 @@ def sniff(head: bytes, path: Path) -> str | None:
 
 
 def _pdf_text(path: Path) -> tuple[str, int]:
-    from pypdf import PdfReader
+    from pypdf import PasswordType, PdfReader
     from pypdf.errors import PdfReadError
 
     try:
@@ -86,7 +86,7 @@ def _pdf_text(path: Path) -> tuple[str, int]:
             try:
                 opened = reader.decrypt("")
             except (PdfReadError, NotImplementedError):
-                opened = 0
+                opened = PasswordType.NOT_DECRYPTED
             if not opened:
                 raise RegistryError("encrypted", "the PDF is encrypted with a password; register an unlocked copy")
         pages = [page.extract_text() or "" for page in reader.pages]
@@ -148,7 +148,7 @@ class FileStore:
         return self.path(sha256).is_file()
 
     @contextmanager
-    def receive(self, stream: BinaryIO, file_name: str, max_bytes: int) -> Iterator[Extracted]:
+    def receive(self, stream: IO[bytes], file_name: str, max_bytes: int) -> Iterator[Extracted]:
         """Check and extract an uploaded file; the bytes are kept only if the ``with`` block ends normally."""
         expected = suffix_of(file_name)
         if expected not in MEDIA_TYPES:

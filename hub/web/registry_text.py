@@ -9,7 +9,7 @@ from hub.registry.rules import RegistryError
 
 def explain(exc: RegistryError) -> str:
     """A registrar's or resident's message for a refused registry action."""
-    messages = {
+    messages: dict[str, str] = {
         "duplicate": _("That case number is already registered; numbers are never reused."),
         "case_number": _("A case number looks like KS 2026/123."),
         "board": _("A board is 1-6 capital letters, such as KS or BN."),
@@ -34,7 +34,7 @@ def explain(exc: RegistryError) -> str:
 
 def kind_name(kind: str) -> str:
     """A document type's name."""
-    names = {
+    names: dict[str, str] = {
         "incoming": _("Incoming"),
         "outgoing": _("Outgoing"),
         "decision": _("Decision"),
@@ -48,13 +48,13 @@ def kind_name(kind: str) -> str:
 
 def secrecy_name(secrecy: str) -> str:
     """A secrecy level's name."""
-    names = {"public": _("Public"), "partial": _("Partly secret"), "secret": _("Covered by secrecy")}
+    names: dict[str, str] = {"public": _("Public"), "partial": _("Partly secret"), "secret": _("Covered by secrecy")}
     return names.get(secrecy, secrecy)
 
 
 def status_name(status: str) -> str:
     """A request status's name."""
-    names = {
+    names: dict[str, str] = {
         "new": _("New"),
         "handling": _("Being handled"),
         "granted": _("Granted"),
