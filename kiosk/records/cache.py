@@ -62,13 +62,15 @@ def record_view(session: Session, sha256: str, *, missing: bool) -> None:
 def plan(session: Session, budget: int) -> tuple[list[tuple[str, int]], list[str]]:
     """(files to hold, in priority order, with their sizes; files to evict)."""
     stats = {row.sha256: row for row in session.scalars(select(CachedFile))}
-    candidates = session.execute(
+    rows = session.execute(
         select(DocumentRow.file_sha256, func.max(DocumentRow.file_size), func.max(DocumentRow.doc_date))
         .where(DocumentRow.file_sha256.is_not(None))
         .group_by(DocumentRow.file_sha256)
-    ).all()
+    )
+    # The WHERE leaves no None hash, but a nullable column's type cannot know it; a document's size may be None.
+    candidates = [(sha256, size, date) for sha256, size, date in rows if sha256 is not None]
 
-    def priority(row: tuple[str, int, str]) -> tuple[int, int, str]:
+    def priority(row: tuple[str, int | None, str]) -> tuple[int, int, str]:
         stat = stats.get(row[0])
         return (int(bool(stat and stat.wanted)), stat.views if stat else 0, row[2])
 

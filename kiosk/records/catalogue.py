@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, delete, select, text
+from sqlalchemy import Engine, Table, delete, select, text
 from sqlalchemy.orm import Session
 
 from kiosk import replica
@@ -136,7 +136,8 @@ def store_chunk(session: Session, number: int, sha256: str, documents: list[dict
             }
         )
     if rows:
-        session.execute(DocumentRow.__table__.insert(), rows)
+        table = cast(Table, DocumentRow.__table__)  # a mapped class's __table__ is typed FromClause; this is a Table
+        session.execute(table.insert(), rows)
         session.execute(
             text(
                 "INSERT INTO catalogue_search (rowid, title, meta, body, board, kind, doc_date) "

@@ -22,6 +22,7 @@ class CommitWatch:
 
     def changed(self) -> bool:
         """True if some connection committed since the last call (and on the first call)."""
+        version: int
         (version,) = self._connection.execute("PRAGMA data_version").fetchone()
         fresh = version != self._seen
         self._seen = version

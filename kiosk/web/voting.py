@@ -208,7 +208,7 @@ def _device() -> casting.DeviceSigner:
 
 @bp.post("/vote/<poll_id>/cast")
 @needs_outbox_room
-def cast(poll_id: str) -> str | Response:
+def cast(poll_id: str) -> str | Response | tuple[str, int]:
     """The card signs, the ballot is encrypted, sealed and stored with its outbox row; then the receipt."""
     found = _poll_for(poll_id)
     chosen = session.get(CHOICE_KEY, {})
@@ -217,7 +217,7 @@ def cast(poll_id: str) -> str | Response:
     if chosen.get("poll") != poll_id or visitor is None or polls is None or not found.may_cast:
         return redirect(url_for("voting.poll", poll_id=poll_id), 303)
     rt = runtime()
-    insertion = session.get(CARD_KEY)
+    insertion = int(session.get(CARD_KEY) or 0)  # 0 matches no card: the card service refuses to sign
     try:
         device = _device()
         envelope = casting.prepare(
