@@ -83,7 +83,7 @@ def choose_port(preferred: int, taken: set[int]) -> int:
     while True:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+            port: int = sock.getsockname()[1]
         if port not in taken:
             taken.add(port)
             return port
@@ -459,10 +459,10 @@ def run(p: DemoPlan, *, once: bool = False) -> int:
         hub_running = True
         while stopping["signal"] is None:
             hub_running = _follow_hub_switch(p, sup, hub_running)
-            dead = sup.first_dead()
-            if dead is not None:
+            gone = sup.first_dead()
+            if gone is not None:
                 click.echo(
-                    f"\n{dead.name} stannade oväntat. Slutet av {dead.log_path}:\n{_tail(dead.log_path)}", err=True
+                    f"\n{gone.name} stannade oväntat. Slutet av {gone.log_path}:\n{_tail(gone.log_path)}", err=True
                 )
                 return 1
             time.sleep(0.5)
