@@ -20,6 +20,7 @@ fast-test: setup
 lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/mypy protocol hub kiosk provisioning trustee tinget
 
 bench: setup
 	.venv/bin/python -m bench
