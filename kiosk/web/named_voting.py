@@ -32,6 +32,8 @@ from kiosk.web.voting import (
     _polls,
     _qr_data_uri,
     _text,
+    chosen_labels,
+    keep_choice,
     render_markdown,
 )
 from protocol.eid import HolderKind
@@ -96,32 +98,20 @@ def poll(poll_id: str) -> str:
 def choose(poll_id: str) -> Response:
     """Keep the choices in the visit (not stored anywhere) and show them for review."""
     _visitor, found = _poll_for(poll_id)
-    if not found.may_cast:
-        return redirect(url_for("named_voting.poll", poll_id=poll_id), 303)
-    try:
-        chosen = frozenset(int(value) for value in request.form.getlist("option"))
-    except ValueError:
-        abort(400)
-    if not found.notice.rules.allows(chosen):
-        return redirect(url_for("named_voting.poll", poll_id=poll_id, fel="antal"), 303)
-    session[CHOICE_KEY] = {"poll": poll_id, "chosen": sorted(chosen)}
-    return redirect(url_for("named_voting.review", poll_id=poll_id), 303)
+    return keep_choice(found, poll_id, CHOICE_KEY)
 
 
 @bp.get("/staff-vote/<poll_id>/review")
 def review(poll_id: str) -> str | Response:
     """The choices, with the name they will be published under, to check, change or cast."""
     visitor, found = _poll_for(poll_id)
-    chosen = session.get(CHOICE_KEY, {})
-    if chosen.get("poll") != poll_id:
+    chosen = chosen_labels(found, poll_id, CHOICE_KEY)
+    if chosen is None:
         return redirect(url_for("named_voting.poll", poll_id=poll_id), 303)
-    from kiosk.web.preferences import current_language
-
-    labels = found.notice.labels(current_language())
     return render_template(
         "voting/named_review.html",
         poll=found,
-        chosen=[labels[i] for i in chosen["chosen"]],
+        chosen=chosen,
         full_name=visitor.holder.full_name,
         employee_id=visitor.holder.employee_id,
     )

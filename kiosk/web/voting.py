@@ -13,6 +13,7 @@ import datetime as dt
 import io
 import logging
 from functools import cache
+from typing import Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -30,6 +31,7 @@ from kiosk.web import runtime
 from kiosk.web.capacity import needs_outbox_room
 from kiosk.web.signin import current_visitor
 from kiosk.web.visit import CARD_KEY
+from protocol.ballots.poll import PollRules
 from protocol.eid import HolderKind
 from protocol.eid_validation import Refused
 from protocol.polls import PollSetError, PollsSet, roll_from_json
@@ -39,6 +41,51 @@ bp = Blueprint("voting", __name__)
 
 CHOICE_KEY = "ballot_choice"  # {"poll": id, "chosen": [indices]} until confirmed or abandoned
 RECEIPT_KEY = "receipt"  # the tracking hash of the ballot just cast (to show its receipt)
+
+
+class _Notice(Protocol):
+    @property
+    def rules(self) -> PollRules: ...
+
+    def labels(self, language: str) -> tuple[str, ...]: ...
+
+
+class _PollAsItStands(Protocol):
+    """A secret poll for a resident (`PollForVoter`) or a named one for a staff member (`NamedPollForStaff`)."""
+
+    @property
+    def notice(self) -> _Notice: ...
+
+    @property
+    def may_cast(self) -> bool: ...
+
+
+def keep_choice(found: _PollAsItStands, poll_id: str, choice_key: str) -> Response:
+    """Keep the posted choices in the visit under ``choice_key`` (not stored anywhere) and go on to the review;
+    back to the poll page when the poll takes no ballot now or the choices break its limits. Serves both the
+    secret and the named blueprints (the redirects stay in the one that asked)."""
+    here = request.blueprint
+    if not found.may_cast:
+        return redirect(url_for(f"{here}.poll", poll_id=poll_id), 303)
+    try:
+        chosen = frozenset(int(value) for value in request.form.getlist("option"))
+    except ValueError:
+        abort(400)
+    if not found.notice.rules.allows(chosen):
+        return redirect(url_for(f"{here}.poll", poll_id=poll_id, fel="antal"), 303)
+    session[choice_key] = {"poll": poll_id, "chosen": sorted(chosen)}
+    return redirect(url_for(f"{here}.review", poll_id=poll_id), 303)
+
+
+def chosen_labels(found: _PollAsItStands, poll_id: str, choice_key: str) -> list[str] | None:
+    """The kept choices of this poll as the visitor's language names them; None when none are kept for it."""
+    chosen = session.get(choice_key, {})
+    if chosen.get("poll") != poll_id:
+        return None
+    from kiosk.web.preferences import current_language
+
+    labels = found.notice.labels(current_language())
+    return [labels[i] for i in chosen["chosen"]]
 
 
 class VotingUnavailable(Exception):
@@ -158,30 +205,17 @@ def poll(poll_id: str) -> str:
 @bp.post("/vote/<poll_id>/choose")
 def choose(poll_id: str) -> Response:
     """Keep the choices in the visit (not stored anywhere) and show them for review."""
-    found = _poll_for(poll_id)
-    if not found.may_cast:
-        return redirect(url_for("voting.poll", poll_id=poll_id), 303)
-    try:
-        chosen = frozenset(int(value) for value in request.form.getlist("option"))
-    except ValueError:
-        abort(400)
-    if not found.notice.rules.allows(chosen):
-        return redirect(url_for("voting.poll", poll_id=poll_id, fel="antal"), 303)
-    session[CHOICE_KEY] = {"poll": poll_id, "chosen": sorted(chosen)}
-    return redirect(url_for("voting.review", poll_id=poll_id), 303)
+    return keep_choice(_poll_for(poll_id), poll_id, CHOICE_KEY)
 
 
 @bp.get("/vote/<poll_id>/review")
 def review(poll_id: str) -> str | Response:
     """The choices, to check, change or cast."""
     found = _poll_for(poll_id)
-    chosen = session.get(CHOICE_KEY, {})
-    if chosen.get("poll") != poll_id:
+    chosen = chosen_labels(found, poll_id, CHOICE_KEY)
+    if chosen is None:
         return redirect(url_for("voting.poll", poll_id=poll_id), 303)
-    from kiosk.web.preferences import current_language
-
-    labels = found.notice.labels(current_language())
-    return render_template("voting/review.html", poll=found, chosen=[labels[i] for i in chosen["chosen"]])
+    return render_template("voting/review.html", poll=found, chosen=chosen)
 
 
 @bp.post("/vote/<poll_id>/abandon")
