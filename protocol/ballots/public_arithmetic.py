@@ -1,4 +1,4 @@
-"""Arithmetic on public data only: checking received proofs and recomputing their commitments.
+"""Arithmetic on public data only: checking received proofs, and summing published ciphertexts.
 
 Nothing secret passes through here (keys, nonces and proof randomness stay in `group`'s libsodium calls). The
 issue allows a faster representation for this part when a test cross-checks it against libsodium: the C extension
@@ -7,7 +7,7 @@ does the work when it is built, and every function falls back to libsodium when 
 (tests/protocol/ballots/test_public_arithmetic.py runs both).
 
 `Equations` is the batch verifier: a proof in commitment form holds when a few linear equations in the group hold,
-and many such equations (a whole ballot's) hold together, except with probability about 2⁻¹²⁸, when one random
+and many such equations (a whole ballot's) hold together, except with probability at most 2⁻¹²⁷, when one random
 combination of them does (docs/verification.md, "Checking many equations at once").
 """
 
@@ -27,7 +27,7 @@ except ImportError:  # built without a C compiler: libsodium does the same work,
 NATIVE = _native is not None
 """Whether the C extension is in use (the benchmark prints it; the test suite requires it where it is built)."""
 WEIGHT_BITS = 128
-"""The random weights' size: a false equation survives a random combination with probability 2⁻¹²⁸."""
+"""The random weights' size (odd, so 127 random bits): a false equation survives with probability at most 2⁻¹²⁷."""
 
 Term = tuple[int, Point]
 """A coefficient (any integer, taken mod ℓ) and a point: one summand coefficient·point of an equation."""
@@ -87,5 +87,5 @@ class Equations:
         self._count += 1
 
     def hold(self) -> bool:
-        """True when every added equation holds (except with probability about 2⁻¹²⁸); True for none."""
+        """True when every added equation holds (except with probability at most 2⁻¹²⁷); True for none."""
         return combine((c, p) for p, c in self._coefficients.items()) == group.IDENTITY
