@@ -56,13 +56,10 @@ def recheck_unchecked(session: Session, settings: HubSettings, *, actor: str) ->
         try:
             with session.begin_nested():
                 handler(session, context)
-        except ActionUnchecked as exc:
+        except ActionRefused as exc:
+            if not isinstance(exc, ActionUnchecked):  # checked now, and refused for good
+                row.status = REFUSED
             row.reason = str(exc)[:2000]
-            still += 1
-            first = first or row.reason
-            continue
-        except ActionRefused as exc:  # checked now, and refused for good (its board entry says why)
-            row.status, row.reason = REFUSED, str(exc)[:2000]
             still += 1
             first = first or row.reason
             continue
